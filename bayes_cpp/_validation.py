@@ -1,0 +1,151 @@
+"""Input checks shared by the data layer: collect every problem, raise once.
+
+Nothing here knows about PyMC. Each check appends human-readable lines to a
+:class:`Problems` collector; the caller raises one :class:`DataError` that lists
+them all, so a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayes_cpp.exceptions import DataError, DataWarning
+
+#: Cell values that mean "missing" in CSV input (besides empty cells).
+MISSING_MARKERS: tuple[str, ...] = ("-", "—", "–", "NA", "N/A", "n/a", "nan", "NaN", "null", "")
+
+_MAX_LISTED = 12
+
+
+class Problems:
+    """Collect problems and warnings; raise or emit them at the end."""
+
+    def __init__(self, source: str | None = None) -> None:
+        self.source = source
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, message: str) -> None:
+        """Record one problem."""
+        self.errors.append(message)
+
+    def warn(self, message: str) -> None:
+        """Record one warning."""
+        self.warnings.append(message)
+
+    def raise_if_any(self) -> None:
+        """Raise a :class:`DataError` listing every recorded problem, if any."""
+        if self.errors:
+            raise DataError(self.errors, source=self.source)
+
+    def emit_warnings(self, stacklevel: int = 3) -> None:
+        """Emit each recorded warning as a :class:`DataWarning`."""
+        for message in self.warnings:
+            where = f" ({self.source})" if self.source else ""
+            warnings.warn(message + where, DataWarning, stacklevel=stacklevel)
+
+    def finish(self) -> None:
+        """Raise if there are problems, otherwise emit the warnings."""
+        self.raise_if_any()
+        self.emit_warnings(stacklevel=4)
+
+
+def listing(items: Iterable[Any], limit: int = _MAX_LISTED, *, quote: bool = True) -> str:
+    """Join item names for a message (quoted unless ``quote=False``), eliding past ``limit``."""
+    items = [str(i) for i in items]
+    shown = ", ".join(repr(i) if quote else i for i in items[:limit])
+    if len(items) > limit:
+        shown += f", ... ({len(items) - limit} more)"
+    return shown
+
+
+def suggest(name: str, candidates: Sequence[str]) -> str:
+    """Return a ' (did you mean ...?)' hint for ``name`` or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        close = [lowered[k] for k in difflib.get_close_matches(name.lower(), list(lowered), n=3)]
+    if not close:
+        # Names like "Luminous Base" vs "Luminous Base-13B": prefix matches.
+        close = [c for c in candidates if c.startswith(name) or name.startswith(c)][:3]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def is_missing_marker(value: Any) -> bool:
+    """True for NaN/None and the textual missing markers of CSV files."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return True
+    if value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip() in MISSING_MARKERS
+
+
+def missing_mask(values: pd.Series) -> pd.Series:
+    """Boolean Series, True where ``values`` holds a missing marker (any dtype)."""
+    flags = [is_missing_marker(v) for v in values.astype(object)]
+    return pd.Series(flags, index=values.index, dtype=bool)
+
+
+def coerce_numeric(
+    values: pd.Series, problems: Problems, describe: Any, what: str = "value"
+) -> pd.Series:
+    """Convert ``values`` to float, recording a problem for each non-number.
+
+    Missing markers become NaN silently. ``describe(index)`` names the cell in
+    messages (e.g. "row 3 (llm='A', task='B')").
+    """
+    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    for idx, raw in values.items():
+        if is_missing_marker(raw):
+            continue
+        if isinstance(raw, bool | np.bool_):
+            out[idx] = float(raw)
+            continue
+        try:
+            number = (
+                float(str(raw).strip().replace(",", "")) if isinstance(raw, str) else float(raw)
+            )
+        except OverflowError:  # an int beyond the float range
+            number = np.inf
+        except (TypeError, ValueError):
+            problems.error(f"{describe(idx)}: {what} {raw!r} is not a number")
+            continue
+        if not np.isfinite(number):
+            problems.error(f"{describe(idx)}: {what} {raw!r} is not finite")
+            continue
+        out[idx] = number
+    return out
+
+
+def clean_names(values: pd.Series, problems: Problems, kind: str) -> pd.Series:
+    """Strip names, record missing ones as problems, warn on stripped whitespace."""
+    out = values.astype("object")
+    stripped: list[str] = []
+    result = []
+    for idx, raw in out.items():
+        if is_missing_marker(raw):
+            problems.error(f"row {idx}: {kind} name is missing")
+            result.append(None)
+            continue
+        text = str(raw)
+        name = text.strip().lstrip("\ufeff").strip()
+        if not name:
+            problems.error(f"row {idx}: {kind} name is missing")
+            result.append(None)
+            continue
+        if text != text.strip():
+            stripped.append(text)
+        result.append(name)
+    if stripped:
+        problems.warn(
+            f"leading/trailing whitespace removed from {kind} names {listing(sorted(set(stripped)))}"
+        )
+    return pd.Series(result, index=values.index, dtype="object")

@@ -1,0 +1,956 @@
+"""The collaborative data model: observed scores plus LLM and task design factors.
+
+:class:`CollaborativeData` is the one container every other module consumes.
+It is validated once, at construction, and is immutable afterwards: accessors
+return copies, and constructors never mutate the caller's frames. This module
+does not import PyMC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_cpp import dims
+from bayes_cpp._validation import (
+    Problems,
+    clean_names,
+    coerce_numeric,
+    is_missing_marker,
+    listing,
+    missing_mask,
+    suggest,
+)
+from bayes_cpp.exceptions import DataError
+
+__all__ = ["TASK_COLUMNS", "Aggregate", "CollaborativeData"]
+
+#: Columns of the task table with a fixed meaning (others are extra task factors).
+TASK_COLUMNS: tuple[str, ...] = (
+    "category",
+    "lo",
+    "hi",
+    "higher_is_better",
+    "chance",
+    "shots",
+    "output_format",
+)
+_TASK_STRING_COLUMNS = ("category", "output_format")
+_TASK_NUMERIC_COLUMNS = ("lo", "hi", "higher_is_better", "chance")
+_TASK_DEFAULT_NAN = ("shots", "output_format")
+_LLM_STRING_COLUMNS = ("family",)
+
+Aggregate = Literal["mean", "median", "first", "last", "max", "min"]
+_AGGREGATES: tuple[str, ...] = ("mean", "median", "first", "last", "max", "min")
+#: Index name by which from_wide passes "cell" labels for messages to the constructor.
+_CELL_INDEX = "__bayes_cpp_cell__"
+_XR_SCHEMA = 1
+
+
+class CollaborativeData:
+    """Observed LLM x task scores with LLM and task design factors.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long frame with columns ``llm``, ``task``, ``score`` (one row per observed
+        cell). Rows whose score is missing are dropped with a warning.
+    llms : pandas.DataFrame, optional
+        One row per LLM, indexed by LLM name (or with an ``llm`` column). Column
+        ``family`` groups LLMs; every other column is a design factor (numeric,
+        or categorical text). Missing values stay NaN. Without a table every
+        LLM is its own family.
+    tasks : pandas.DataFrame, optional
+        One row per task, indexed by task name (or with a ``task`` column), with
+        ``category`` and optionally ``lo``/``hi`` (metric bounds),
+        ``higher_is_better``, ``chance`` (chance level as a fraction of the
+        ``lo``..``hi`` range, e.g. 0.25 for 4-way multiple choice), ``shots`` and
+        ``output_format``; other columns are extra task factors.
+    score_range : tuple of float, optional
+        Bounds used for tasks without ``lo``/``hi``. If omitted they are inferred
+        as (0, 1) or (0, 100) from the scores, with a warning.
+    aggregate : {"mean", "median", "first", "last", "max", "min"}, optional
+        Policy for several scores of one (llm, task) pair. Without it, duplicates
+        are an error.
+    allow_unobserved : bool, default False
+        Allow LLMs or tasks in the factor tables that have no score (useful
+        when predicting for them; a fit still needs every LLM and task it
+        trains on to be described).
+    categories : sequence of str, optional
+        Allowed task categories; anything else is an error.
+    name : str, optional
+        A label for display.
+    notes : sequence of str, optional
+        Provenance or curation notes (kept with the data, shown by ``describe``).
+
+    Raises
+    ------
+    DataError
+        Listing every problem found (non-numeric or out-of-bounds scores,
+        duplicates, unmatched names with suggestions, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayes_cpp import CollaborativeData
+    >>> long = pd.DataFrame(
+    ...     {"llm": ["a", "a", "b"], "task": ["x", "y", "x"], "score": [50.0, 70.0, 60.0]}
+    ... )
+    >>> data = CollaborativeData(long, score_range=(0, 100))
+    >>> data.n_llms, data.n_tasks, data.n_observed
+    (2, 2, 3)
+    >>> data.to_wide()
+    task     x     y
+    llm
+    a     50.0  70.0
+    b     60.0   NaN
+    """
+
+    def __init__(
+        self,
+        scores: pd.DataFrame,
+        llms: pd.DataFrame | None = None,
+        tasks: pd.DataFrame | None = None,
+        *,
+        score_range: tuple[float, float] | None = None,
+        aggregate: Aggregate | None = None,
+        allow_unobserved: bool = False,
+        categories: Sequence[str] | None = None,
+        name: str | None = None,
+        notes: Sequence[str] = (),
+        source: str | None = None,
+    ) -> None:
+        problems = Problems(source)
+        long = _clean_scores(scores, problems, aggregate)
+        problems.raise_if_any()
+        llm_table = _clean_llm_table(llms, long, problems)
+        task_table = _clean_task_table(tasks, long, problems, score_range, categories)
+        problems.raise_if_any()
+        _check_names(long, llm_table, task_table, problems, allow_unobserved)
+        _check_bounds(long, task_table, problems)
+        problems.finish()
+        llm_order = _ordered(llm_table.index, long["llm"])
+        task_order = _ordered(task_table.index, long["task"])
+        self._llms = llm_table.loc[llm_order]
+        self._tasks = task_table.loc[task_order]
+        self._llms.index.name = dims.LLM
+        self._tasks.index.name = dims.TASK
+        long = long.drop(columns="row").assign(
+            llm=pd.Categorical(long["llm"], categories=llm_order),
+            task=pd.Categorical(long["task"], categories=task_order),
+        )
+        long = long.sort_values(["llm", "task"], kind="stable").reset_index(drop=True)
+        long["llm"] = long["llm"].astype(str)
+        long["task"] = long["task"].astype(str)
+        self._scores = long
+        self.name = name
+        self.notes: tuple[str, ...] = tuple(notes)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Observed scores in long form (columns ``llm``, ``task``, ``score``); a copy."""
+        return self._scores.copy()
+
+    @property
+    def llms(self) -> pd.DataFrame:
+        """The LLM table (index ``llm``, column ``family`` plus design factors); a copy."""
+        return self._llms.copy()
+
+    @property
+    def tasks(self) -> pd.DataFrame:
+        """The task table (index ``task``; ``category``, bounds, chance, ...); a copy."""
+        return self._tasks.copy()
+
+    @property
+    def llm_names(self) -> list[str]:
+        """LLM names in matrix row order."""
+        return [str(x) for x in self._llms.index]
+
+    @property
+    def task_names(self) -> list[str]:
+        """Task names in matrix column order."""
+        return [str(x) for x in self._tasks.index]
+
+    @property
+    def n_llms(self) -> int:
+        """Number of LLMs (rows)."""
+        return len(self._llms)
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks (columns)."""
+        return len(self._tasks)
+
+    @property
+    def n_observed(self) -> int:
+        """Number of observed (llm, task) cells."""
+        return len(self._scores)
+
+    @property
+    def density(self) -> float:
+        """Share of the llm x task matrix that is observed."""
+        return self.n_observed / max(1, self.n_llms * self.n_tasks)
+
+    @property
+    def families(self) -> list[str]:
+        """Distinct LLM families in first-seen order."""
+        return list(dict.fromkeys(self._llms["family"].astype(str)))
+
+    @property
+    def categories(self) -> list[str]:
+        """Distinct task categories in first-seen order."""
+        return list(dict.fromkeys(self._tasks["category"].astype(str)))
+
+    @property
+    def llm_factor_names(self) -> list[str]:
+        """Numeric LLM design-factor columns."""
+        return [
+            c
+            for c in self._llms.columns
+            if c not in _LLM_STRING_COLUMNS and pd.api.types.is_numeric_dtype(self._llms[c])
+        ]
+
+    @property
+    def task_factor_names(self) -> list[str]:
+        """Numeric task design-factor columns (excluding bounds and chance)."""
+        fixed = {"lo", "hi", "higher_is_better", "chance"}
+        return [
+            c
+            for c in self._tasks.columns
+            if c not in fixed
+            and c not in _TASK_STRING_COLUMNS
+            and pd.api.types.is_numeric_dtype(self._tasks[c])
+        ]
+
+    def observed_counts(self, axis: Literal["llm", "task"]) -> pd.Series:
+        """Number of observed scores per LLM or per task (zeros included)."""
+        names = self.llm_names if axis == dims.LLM else self.task_names
+        counts = self._scores[axis].value_counts()
+        return counts.reindex(names, fill_value=0).rename("n_observed")
+
+    # -------------------------------------------------------------- unit scale
+    def unit_scores(self) -> pd.Series:
+        """Observed scores rescaled to [0, 1] by task bounds (1 = best)."""
+        return self.to_unit(self._scores["score"].to_numpy(), self._scores["task"].to_numpy())
+
+    def to_unit(self, values: Any, tasks: Any) -> pd.Series:
+        """Map scores in task units to [0, 1], flipping lower-is-better tasks.
+
+        Parameters
+        ----------
+        values : array-like of float
+            Scores in each task's own units.
+        tasks : array-like of str
+            Task of each value (same length as ``values``).
+        """
+        lo, hi, up = self._bounds(tasks)
+        p = (np.asarray(values, dtype=float) - lo) / (hi - lo)
+        return pd.Series(np.where(up, p, 1.0 - p), name="unit_score")
+
+    def from_unit(self, values: Any, tasks: Any) -> np.ndarray:
+        """Inverse of :meth:`to_unit` (broadcasts like numpy over ``tasks``)."""
+        lo, hi, up = self._bounds(tasks)
+        p = np.asarray(values, dtype=float)
+        p = np.where(up, p, 1.0 - p)
+        return np.asarray(lo + p * (hi - lo))
+
+    def _bounds(self, tasks: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tasks = np.asarray(tasks, dtype=object)
+        unknown = sorted({str(t) for t in np.unique(tasks)} - set(self.task_names))
+        if unknown:
+            raise DataError([f"unknown task {t!r}{suggest(t, self.task_names)}" for t in unknown])
+        table = self._tasks
+        lo = table["lo"].reindex(tasks).to_numpy(dtype=float)
+        hi = table["hi"].reindex(tasks).to_numpy(dtype=float)
+        up = table["higher_is_better"].reindex(tasks).to_numpy(dtype=bool)
+        return lo, hi, up
+
+    # ------------------------------------------------------------ conversions
+    @classmethod
+    def from_long(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        llm: str = "llm",
+        task: str = "task",
+        score: str = "score",
+        llms: pd.DataFrame | None = None,
+        tasks: pd.DataFrame | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """Build from a long frame whose columns may have other names.
+
+        Extra keyword arguments are those of :class:`CollaborativeData`.
+        """
+        problems = Problems(kwargs.get("source"))
+        if not isinstance(frame, pd.DataFrame):
+            problems.error(f"the long frame must be a pandas DataFrame, not {type(frame).__name__}")
+            problems.raise_if_any()
+        missing = [c for c in (llm, task, score) if c not in frame.columns]
+        if missing:
+            problems.error(
+                f"long frame lacks column(s) {listing(missing)}; it has {listing(frame.columns)}"
+                " (pass llm=, task=, score= to name them)"
+            )
+            problems.raise_if_any()
+        repeated = [
+            c for c in dict.fromkeys((llm, task, score)) if list(frame.columns).count(c) > 1
+        ]
+        if repeated:
+            problems.error(f"long frame has several columns named {listing(repeated)}")
+            problems.raise_if_any()
+        long = pd.DataFrame(
+            {
+                "llm": frame[llm].to_numpy(),
+                "task": frame[task].to_numpy(),
+                "score": frame[score].to_numpy(),
+            }
+        )
+        return cls(long, llms, tasks, **kwargs)
+
+    @classmethod
+    def from_wide(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        orientation: Literal["llm_rows", "task_rows"] = "llm_rows",
+        llms: pd.DataFrame | None = None,
+        tasks: pd.DataFrame | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """Build from a wide matrix (LLMs as rows by default); NaN or ``-`` = missing.
+
+        Extra keyword arguments are those of :class:`CollaborativeData`.
+        """
+        if orientation not in ("llm_rows", "task_rows"):
+            raise DataError([f"orientation must be 'llm_rows' or 'task_rows', not {orientation!r}"])
+        problems = Problems(kwargs.get("source"))
+        if not isinstance(frame, pd.DataFrame):
+            problems.error(
+                f"the score matrix must be a pandas DataFrame, not {type(frame).__name__}"
+            )
+            problems.raise_if_any()
+        wide = (frame if orientation == "llm_rows" else frame.T).astype(object)
+        present = ~wide.map(is_missing_marker).to_numpy(dtype=bool)
+        # Rows/columns without a name and without a value (blank lines, trailing
+        # separators) are dropped; unnamed ones that hold scores are errors.
+        unnamed_llm = np.array([is_missing_marker(x) for x in wide.index], dtype=bool)
+        unnamed_task = np.array([is_missing_marker(x) for x in wide.columns], dtype=bool)
+        for pos in np.flatnonzero(unnamed_llm & present.any(axis=1)):
+            problems.error(f"the LLM at position {pos} of the score matrix has scores but no name")
+        for pos in np.flatnonzero(unnamed_task & present.any(axis=0)):
+            problems.error(f"the task at position {pos} of the score matrix has scores but no name")
+        wide = wide.iloc[~unnamed_llm, ~unnamed_task]
+        if wide.shape[0] == 0 or wide.shape[1] == 0:
+            problems.error("the score matrix is empty (no rows or no columns)")
+            problems.raise_if_any()
+        _check_unique_labels(wide.index, "LLM", problems)
+        _check_unique_labels(wide.columns, "task", problems)
+        problems.raise_if_any()
+        present = present[~unnamed_llm][:, ~unnamed_task]
+        present_rows, present_cols = present.any(axis=1), present.any(axis=0)
+        llm_idx, task_idx = np.nonzero(present)
+        llm_names = np.array([str(x) for x in wide.index], dtype=object)
+        task_names = np.array([str(x) for x in wide.columns], dtype=object)
+        cells = pd.DataFrame(
+            {
+                "llm": llm_names[llm_idx],
+                "task": task_names[task_idx],
+                "score": wide.to_numpy(dtype=object)[llm_idx, task_idx],
+            }
+        )
+
+        def describe(i: Any) -> str:
+            llm_name, task_name = str(cells.at[i, "llm"]), str(cells.at[i, "task"])
+            return f"cell (llm={llm_name.strip()!r}, task={task_name.strip()!r})"
+
+        long = cells.assign(score=coerce_numeric(cells["score"], problems, describe, "score"))
+        long.index = pd.Index(["cell"] * len(long), name=_CELL_INDEX)
+        if long.empty:
+            problems.error("no observed scores (every cell of the score matrix is missing)")
+        problems.raise_if_any()
+        # Without tables, LLMs and tasks keep the matrix order (not first-seen order);
+        # with allow_unobserved, all-missing rows/columns stay as unobserved LLMs/tasks.
+        everything = bool(kwargs.get("allow_unobserved"))
+        if llms is None:
+            names = [str(n).strip() for n in llm_names[everything | present_rows]]
+            llms = pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
+        if tasks is None:
+            names = [str(n).strip() for n in task_names[everything | present_cols]]
+            tasks = pd.DataFrame({"category": "all"}, index=pd.Index(names, name=dims.TASK))
+        return cls(long, llms, tasks, **kwargs)
+
+    def to_long(self) -> pd.DataFrame:
+        """Observed scores as a long frame (``llm``, ``task``, ``score``)."""
+        return self.scores
+
+    def to_wide(self) -> pd.DataFrame:
+        """The llm x task score matrix with NaN where unobserved."""
+        wide = self._scores.pivot(index="llm", columns="task", values="score")
+        wide = wide.reindex(index=self.llm_names, columns=self.task_names)
+        wide.index.name = dims.LLM
+        wide.columns.name = dims.TASK
+        return wide
+
+    def to_xarray(self) -> xr.Dataset:
+        """An ``xarray.Dataset`` with ``score`` on dims ``(llm, task)`` and table columns.
+
+        LLM-table columns become variables ``llm_<column>`` on ``llm``, task-table
+        columns ``task_<column>`` on ``task``. :meth:`from_xarray` inverts it.
+        """
+        wide = self.to_wide()
+        ds = xr.Dataset(
+            {"score": ((dims.LLM, dims.TASK), wide.to_numpy(dtype=float))},
+            coords={dims.LLM: self.llm_names, dims.TASK: self.task_names},
+        )
+        for prefix, table, dim in (
+            ("llm_", self._llms, dims.LLM),
+            ("task_", self._tasks, dims.TASK),
+        ):
+            for col in table.columns:
+                values = table[col]
+                if pd.api.types.is_bool_dtype(values):
+                    arr = values.to_numpy(dtype=bool)
+                elif pd.api.types.is_numeric_dtype(values):
+                    arr = values.to_numpy(dtype=float)
+                else:
+                    arr = values.astype(object).where(values.notna(), "").to_numpy(dtype=str)
+                ds[prefix + str(col)] = (dim, arr)
+        ds.attrs["bayes_cpp_data"] = json.dumps(
+            {
+                "schema": _XR_SCHEMA,
+                "name": self.name,
+                "notes": list(self.notes),
+                "llm_columns": [str(c) for c in self._llms.columns],
+                "task_columns": [str(c) for c in self._tasks.columns],
+                "string_columns": [
+                    str(c)
+                    for t in (self._llms, self._tasks)
+                    for c in t.columns
+                    if not pd.api.types.is_numeric_dtype(t[c])
+                    and not pd.api.types.is_bool_dtype(t[c])
+                ],
+            }
+        )
+        return ds
+
+    @classmethod
+    def from_xarray(cls, ds: xr.Dataset, **kwargs: Any) -> Self:
+        """Rebuild from :meth:`to_xarray` output (or any dataset with ``score(llm, task)``)."""
+        if "score" not in ds or set(ds["score"].dims) != {dims.LLM, dims.TASK}:
+            raise DataError(["dataset needs a variable 'score' with dims ('llm', 'task')"])
+        try:
+            meta = json.loads(ds.attrs.get("bayes_cpp_data", "{}"))
+        except (TypeError, ValueError):
+            raise DataError(
+                ["the dataset's 'bayes_cpp_data' attribute is not valid JSON"]
+            ) from None
+        string_cols = set(meta.get("string_columns", []))
+        score = ds["score"].transpose(dims.LLM, dims.TASK)
+        wide = pd.DataFrame(
+            score.to_numpy(),
+            index=[str(x) for x in ds[dims.LLM].to_numpy()],
+            columns=[str(x) for x in ds[dims.TASK].to_numpy()],
+        )
+
+        def table(prefix: str, dim: str, columns: list[str] | None) -> pd.DataFrame | None:
+            names = columns or [
+                str(v)[len(prefix) :] for v in ds.data_vars if str(v).startswith(prefix)
+            ]
+            names = [c for c in names if prefix + c in ds and ds[prefix + c].dims == (dim,)]
+            if not names:
+                return None
+            out = pd.DataFrame(index=pd.Index(ds[dim].to_numpy().astype(str), name=dim))
+            for col in names:
+                values = ds[prefix + col].to_numpy()
+                if col in string_cols:
+                    out[col] = pd.Series(values.astype(str), index=out.index).replace("", np.nan)
+                elif col in _TASK_DEFAULT_NAN and dim == dims.TASK and pd.isna(values).all():
+                    continue  # filled in again by the constructor; no all-missing warning
+                else:
+                    out[col] = values
+            return out
+
+        kwargs.setdefault("name", meta.get("name"))
+        kwargs.setdefault("notes", meta.get("notes", ()))
+        kwargs.setdefault("allow_unobserved", True)
+        return cls.from_wide(
+            wide,
+            llms=table("llm_", dims.LLM, meta.get("llm_columns")),
+            tasks=table("task_", dims.TASK, meta.get("task_columns")),
+            **kwargs,
+        )
+
+    # -------------------------------------------------------------- selection
+    def select(
+        self,
+        llms: Iterable[str] | None = None,
+        tasks: Iterable[str] | None = None,
+        *,
+        allow_unobserved: bool = True,
+    ) -> CollaborativeData:
+        """A new object restricted to some LLMs and/or tasks (their tables kept)."""
+        llm_keep = self._resolve(llms, self.llm_names, "LLM")
+        task_keep = self._resolve(tasks, self.task_names, "task")
+        mask = self._scores["llm"].isin(llm_keep) & self._scores["task"].isin(task_keep)
+        return self._replace(
+            self._scores[mask],
+            llms=self._llms.loc[llm_keep],
+            tasks=self._tasks.loc[task_keep],
+            allow_unobserved=allow_unobserved,
+        )
+
+    def drop_cells(self, which: Any, *, allow_unobserved: bool = True) -> CollaborativeData:
+        """A new object without some observed cells (row positions or boolean mask of ``scores``).
+
+        LLMs and tasks keep their table rows even if all their cells are dropped,
+        so the result can be used to predict the dropped cells.
+        """
+        keep = np.ones(self.n_observed, dtype=bool)
+        keep[np.asarray(which)] = False
+        return self._replace(self._scores[keep], allow_unobserved=allow_unobserved)
+
+    def with_scores(
+        self, scores: pd.DataFrame, *, allow_unobserved: bool = True
+    ) -> CollaborativeData:
+        """A new object with other observed scores but the same LLM and task tables."""
+        return self._replace(scores, allow_unobserved=allow_unobserved)
+
+    def _replace(
+        self,
+        scores: pd.DataFrame,
+        *,
+        llms: pd.DataFrame | None = None,
+        tasks: pd.DataFrame | None = None,
+        allow_unobserved: bool = True,
+    ) -> CollaborativeData:
+        return CollaborativeData(
+            scores,
+            self._llms if llms is None else llms,
+            self._tasks if tasks is None else tasks,
+            allow_unobserved=allow_unobserved,
+            name=self.name,
+            notes=self.notes,
+        )
+
+    @staticmethod
+    def _resolve(names: Iterable[str] | None, known: list[str], kind: str) -> list[str]:
+        if names is None:
+            return known
+        names = [names] if isinstance(names, str) else [str(n) for n in names]
+        unknown = [n for n in names if n not in set(known)]
+        if unknown:
+            raise DataError([f"unknown {kind} {n!r}{suggest(n, known)}" for n in unknown])
+        return list(dict.fromkeys(names))
+
+    # ----------------------------------------------------------------- display
+    def describe(self) -> str:
+        """A few lines: size, density, families, categories, notes."""
+        counts = self.observed_counts(dims.LLM)
+        lines = [
+            f"CollaborativeData{f' {self.name!r}' if self.name else ''}: "
+            f"{self.n_llms} LLMs x {self.n_tasks} tasks, {self.n_observed} observed "
+            f"({self.density:.1%})",
+            f"  families: {len(self.families)}, task categories: {len(self.categories)}",
+            f"  scores per LLM: min {counts.min()}, median {counts.median():g}, max {counts.max()}",
+            f"  LLM factors: {', '.join(self.llm_factor_names) or '(none)'}",
+            f"  task factors: {', '.join(self.task_factor_names) or '(none)'}",
+        ]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return (
+            f"<CollaborativeData{label}: {self.n_llms} llm x {self.n_tasks} task, "
+            f"{self.n_observed} observed ({self.density:.1%})>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CollaborativeData):
+            return NotImplemented
+        return (
+            self._scores.equals(other._scores)
+            and self._llms.equals(other._llms)
+            and self._tasks.equals(other._tasks)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------------------
+# construction helpers (module-private)
+# ---------------------------------------------------------------------------
+def _ordered(table_index: pd.Index, observed: pd.Series) -> list[str]:
+    """Table order first, then names seen only in the scores (in order of appearance)."""
+    names = [str(x) for x in table_index]
+    seen = set(names)
+    names += [n for n in dict.fromkeys(observed.astype(str)) if n not in seen]
+    return names
+
+
+def _check_unique_labels(labels: pd.Index, kind: str, problems: Problems) -> None:
+    names = pd.Series([str(x).strip() for x in labels])
+    dup = names[names.duplicated()].unique()
+    if len(dup):
+        problems.error(f"duplicate {kind} name(s) {listing(dup)} in the score matrix")
+
+
+def _clean_scores(
+    scores: pd.DataFrame, problems: Problems, aggregate: Aggregate | None
+) -> pd.DataFrame:
+    if not isinstance(scores, pd.DataFrame):
+        problems.error(f"scores must be a pandas DataFrame, not {type(scores).__name__}")
+        return pd.DataFrame(columns=["llm", "task", "score"])
+    missing = [c for c in ("llm", "task", "score") if c not in scores.columns]
+    if missing:
+        problems.error(
+            f"scores frame lacks column(s) {listing(missing)}; it has {listing(scores.columns)}"
+        )
+        return pd.DataFrame(columns=["llm", "task", "score"])
+    repeated = [c for c in ("llm", "task", "score") if list(scores.columns).count(c) > 1]
+    if repeated:
+        problems.error(f"scores frame has several columns named {listing(repeated)}")
+        return pd.DataFrame(columns=["llm", "task", "score"])
+    if aggregate is not None and aggregate not in _AGGREGATES:
+        problems.error(f"aggregate must be one of {listing(_AGGREGATES)}, not {aggregate!r}")
+    # How messages name a row: its position, or the label from_wide gives a matrix cell.
+    labels = (
+        [str(i) for i in scores.index]
+        if scores.index.name == _CELL_INDEX
+        else [f"row {i}" for i in range(len(scores))]
+    )
+    frame = scores[["llm", "task", "score"]].reset_index(drop=True)
+    if frame.empty:
+        problems.error("no scores given (the scores frame is empty)")
+        return frame
+    llm = clean_names(frame["llm"], problems, "llm")
+    task = clean_names(frame["task"], problems, "task")
+
+    def describe(i: Any) -> str:
+        return f"{labels[i]} (llm={llm[i]!r}, task={task[i]!r})"
+
+    score = coerce_numeric(frame["score"], problems, describe, what="score")
+    long = pd.DataFrame({"llm": llm, "task": task, "score": score, "row": labels})
+    unnamed = long["llm"].isna() | long["task"].isna()
+    long = long[~unnamed]
+    blank = long["score"].isna() & missing_mask(frame.loc[long.index, "score"])
+    if blank.any():
+        pairs = [f"({llm[i]!r}, {task[i]!r})" for i in blank.index[blank]]
+        problems.warn(
+            f"{len(pairs)} row(s) with a missing score were dropped: (llm, task) = "
+            f"{listing(pairs, quote=False)}"
+        )
+    long = long[long["score"].notna()]
+    if long.empty and not problems.errors:
+        problems.error("no observed scores (every score is missing)")
+        return long
+    dup_mask = long.duplicated(["llm", "task"], keep=False)
+    if dup_mask.any():
+        if aggregate is None:
+            for (llm_name, task_name), group in long[dup_mask].groupby(["llm", "task"], sort=False):
+                rows = ", ".join(str(i) for i in group.index)
+                values = ", ".join(f"{v:g}" for v in group["score"])
+                problems.error(
+                    f"duplicate scores for llm={llm_name!r}, task={task_name!r} at rows {rows} "
+                    f"(values {values}); pass aggregate='mean' (or median/first/last/max/min)"
+                )
+        elif aggregate in _AGGREGATES:
+            dups = long[dup_mask]
+            pairs = [
+                f"({a!r}, {b!r})"
+                for a, b in dict.fromkeys(zip(dups["llm"], dups["task"], strict=True))
+            ]
+            problems.warn(
+                f"{len(pairs)} duplicated (llm, task) pair(s) combined with {aggregate!r}: "
+                f"{listing(pairs, quote=False)}"
+            )
+            long = long.groupby(["llm", "task"], sort=False, as_index=False).agg(
+                score=("score", aggregate), row=("row", _join_rows)
+            )
+    return long.reset_index(drop=True)
+
+
+def _join_rows(rows: pd.Series) -> str:
+    """Name the rows combined into one aggregated score ("row 3" or "rows 0, 2")."""
+    if len(rows) == 1:
+        return str(rows.iloc[0])
+    return "rows " + ", ".join(str(r).removeprefix("row ") for r in rows)
+
+
+def _table_frame(
+    table: pd.DataFrame, key: str, problems: Problems, kind: str
+) -> pd.DataFrame | None:
+    """Index a factor table by name (from its index or a ``key`` column); None if unusable."""
+    if not isinstance(table, pd.DataFrame):
+        problems.error(f"the {kind} table must be a pandas DataFrame, not {type(table).__name__}")
+        return None
+    frame = table.copy()
+    frame.columns = pd.Index([str(c).strip() for c in frame.columns], dtype=object)
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    if len(repeated):
+        problems.error(f"the {kind} table has several columns named {listing(repeated)}")
+        return None
+    if key in frame.columns:
+        frame = frame.set_index(key)
+    names = clean_names(pd.Series(frame.index, dtype="object"), problems, kind)
+    frame.index = pd.Index(names.to_numpy(), name=key)
+    frame = frame[frame.index.notna()]
+    dup = frame.index[frame.index.duplicated()].unique()
+    if len(dup):
+        problems.error(f"the {kind} table has duplicate row(s) {listing(dup)}")
+        frame = frame[~frame.index.duplicated()]
+    return frame
+
+
+_BOOL_WORDS = {"yes": 1.0, "true": 1.0, "no": 0.0, "false": 0.0}
+
+
+def _bool_words(values: pd.Series) -> pd.Series:
+    """Map yes/no/true/false text (any case) to 1.0/0.0, leaving other values alone."""
+    return values.astype(object).map(
+        lambda v: _BOOL_WORDS.get(v.strip().lower(), v) if isinstance(v, str) else v
+    )
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Stripped text values, NaN where missing."""
+    return values.astype(object).map(lambda v: np.nan if is_missing_marker(v) else str(v).strip())
+
+
+def _numeric_or_text(
+    frame: pd.DataFrame,
+    protected: Sequence[str],
+    problems: Problems,
+    kind: str,
+    numeric: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Make each column numeric (errors for stray text) unless it is mostly text.
+
+    ``protected`` columns are always text, ``numeric`` columns always numbers.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        if col in protected:
+            out[col] = _text(values)
+            continue
+        if pd.api.types.is_bool_dtype(values):
+            out[col] = values.astype(float)
+            continue
+        present = values[~missing_mask(values)]
+        words = present.astype(str).str.strip().str.lower()
+        if len(present) and words.isin(list(_BOOL_WORDS)).all():
+            out[col] = _bool_words(values).astype(float)
+            continue
+        parsed = pd.to_numeric(words.str.replace(",", ""), errors="coerce")
+        if col not in numeric and len(present) and parsed.notna().mean() < 0.5:
+            out[col] = _text(values)
+            continue
+
+        def describe(i: Hashable, col: str = col) -> str:
+            return f"{kind} table, row {i!r}, column {col!r}"
+
+        out[col] = coerce_numeric(_bool_words(values), problems, describe)
+        if out[col].isna().all():
+            problems.warn(f"{kind} factor {col!r} is missing for every {kind}")
+    return out
+
+
+def _clean_llm_table(
+    llms: pd.DataFrame | None, long: pd.DataFrame, problems: Problems
+) -> pd.DataFrame:
+    names = list(dict.fromkeys(long["llm"]))
+    if llms is None:
+        return pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
+    frame = _table_frame(llms, dims.LLM, problems, "LLM")
+    if frame is None:
+        return pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
+    if "family" not in frame.columns:
+        frame["family"] = np.nan
+    frame = _numeric_or_text(frame, _LLM_STRING_COLUMNS, problems, "LLM")
+    family = frame["family"].astype(object)
+    no_family = family.isna()
+    if no_family.any():
+        problems.warn(
+            f"LLM(s) {listing(frame.index[no_family])} have no family; each becomes its own family"
+        )
+        family = family.where(~no_family, pd.Series(frame.index, index=frame.index, dtype=object))
+    frame["family"] = family.astype(str).str.strip()
+    return frame[["family", *[c for c in frame.columns if c != "family"]]]
+
+
+def _clean_task_table(
+    tasks: pd.DataFrame | None,
+    long: pd.DataFrame,
+    problems: Problems,
+    score_range: tuple[float, float] | None,
+    categories: Sequence[str] | None,
+) -> pd.DataFrame:
+    names = list(dict.fromkeys(long["task"]))
+    if tasks is None:
+        frame = pd.DataFrame({"category": "all"}, index=pd.Index(names, name=dims.TASK))
+    else:
+        table = _table_frame(tasks, dims.TASK, problems, "task")
+        if table is None:
+            return pd.DataFrame(index=pd.Index(names, name=dims.TASK))
+        frame = table
+        if "category" not in frame.columns:
+            problems.error("the task table has no 'category' column (the task's ability/category)")
+            return frame
+        frame = _numeric_or_text(
+            frame, _TASK_STRING_COLUMNS, problems, "task", numeric=_TASK_NUMERIC_COLUMNS
+        )
+    no_cat = frame.index[frame["category"].isna()]
+    if len(no_cat):
+        problems.error(f"task(s) {listing(no_cat)} have no category; give each task a category")
+    if categories is not None:
+        allowed = [categories] if isinstance(categories, str) else [str(c) for c in categories]
+        for task_name, cat in frame["category"].dropna().items():
+            if cat not in allowed:
+                problems.error(
+                    f"task {task_name!r} has unknown category {cat!r}{suggest(cat, allowed)}; "
+                    f"allowed: {listing(allowed)}"
+                )
+    lo_default, hi_default = _default_range(long, frame, score_range, problems)
+    defaults = {"lo": lo_default, "hi": hi_default, "higher_is_better": 1.0, "chance": 0.0}
+    for col, default in defaults.items():
+        if col not in frame.columns:
+            frame[col] = default
+        else:
+            frame[col] = frame[col].astype(float).fillna(float(default))
+    not_bool = frame.index[~frame["higher_is_better"].isin([0.0, 1.0])]
+    for task_name in not_bool:
+        value = frame.loc[task_name, "higher_is_better"]
+        problems.error(
+            f"task {task_name!r}: higher_is_better {value:g} must be true/false (or 1/0)"
+        )
+    frame["higher_is_better"] = frame["higher_is_better"].astype(bool)
+    for col in _TASK_DEFAULT_NAN:
+        if col not in frame.columns:
+            frame[col] = np.nan
+    for task_name, row in frame.iterrows():
+        if not row["lo"] < row["hi"]:
+            problems.error(f"task {task_name!r}: bounds lo={row['lo']:g} >= hi={row['hi']:g}")
+        if not 0.0 <= row["chance"] < 1.0:
+            problems.error(
+                f"task {task_name!r}: chance level {row['chance']:g} must be in [0, 1) "
+                "(a fraction of the lo..hi range, e.g. 0.25 for 4-way multiple choice)"
+            )
+    ordered = [c for c in TASK_COLUMNS if c in frame.columns]
+    return frame[ordered + [c for c in frame.columns if c not in ordered]]
+
+
+def _default_range(
+    long: pd.DataFrame,
+    frame: pd.DataFrame,
+    score_range: tuple[float, float] | None,
+    problems: Problems,
+) -> tuple[float, float]:
+    if score_range is not None:
+        try:
+            lo, hi = (float(v) for v in score_range)
+        except (TypeError, ValueError):
+            problems.error(f"score_range must be two numbers (lo, hi), not {score_range!r}")
+            return 0.0, 1.0
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            problems.error(f"score_range must be two finite numbers lo < hi, not {score_range!r}")
+            return 0.0, 1.0
+        return lo, hi
+    needs = [
+        t
+        for t in frame.index
+        if any(c not in frame.columns or pd.isna(frame.loc[t, c]) for c in ("lo", "hi"))
+    ]
+    if not needs or long.empty:
+        return 0.0, 1.0
+    observed = long.loc[long["task"].isin(needs), "score"]
+    if observed.empty:
+        # Only unobserved tasks lack bounds: go by the scale of the other tasks.
+        observed = long["score"]
+    lo_seen, hi_seen = float(observed.min()), float(observed.max())
+    if lo_seen >= 0.0 and hi_seen <= 1.0:
+        inferred = (0.0, 1.0)
+    elif lo_seen >= 0.0 and hi_seen <= 100.0:
+        inferred = (0.0, 100.0)
+    else:
+        problems.error(
+            f"cannot infer score bounds: scores range {lo_seen:g}..{hi_seen:g}; "
+            "pass score_range=(lo, hi) or give lo/hi columns in the task table"
+        )
+        return 0.0, 1.0
+    problems.warn(
+        f"task bounds not given; assumed {inferred[0]:g}..{inferred[1]:g} for task(s) "
+        f"{listing(needs)} (observed {lo_seen:g}..{hi_seen:g}); pass score_range= to silence"
+    )
+    if inferred == (0.0, 100.0):
+        scored = long[long["task"].isin(needs)]
+        by_task = scored.groupby("task")["score"].agg(["max", "size"])
+        fractional = by_task.index[(by_task["max"] <= 1.0) & (by_task["size"] > 1)]
+        if len(fractional):
+            problems.warn(
+                f"task(s) {listing(fractional)} look like fractions (max <= 1) in a percent table"
+            )
+    return inferred
+
+
+def _check_names(
+    long: pd.DataFrame,
+    llm_table: pd.DataFrame,
+    task_table: pd.DataFrame,
+    problems: Problems,
+    allow_unobserved: bool,
+) -> None:
+    for kind, table, observed in (
+        ("LLM", llm_table, long["llm"]),
+        ("task", task_table, long["task"]),
+    ):
+        seen = list(dict.fromkeys(observed))
+        described = [str(x) for x in table.index]
+        table_set, seen_set = set(described), set(seen)
+        for name in seen:
+            if name not in table_set:
+                problems.error(
+                    f"{kind} {name!r} has scores but no row in the {kind} table"
+                    f"{suggest(name, [d for d in described if d not in seen_set])}"
+                )
+        unobserved = [n for n in described if n not in seen_set]
+        if unobserved and not allow_unobserved:
+            for name in unobserved:
+                problems.error(
+                    f"{kind} {name!r} in the {kind} table matches no scored {kind}"
+                    f"{suggest(name, [s for s in seen if s not in table_set])}; "
+                    "fix the name, drop the row, or pass allow_unobserved=True to predict for it"
+                )
+
+
+def _check_bounds(long: pd.DataFrame, task_table: pd.DataFrame, problems: Problems) -> None:
+    lo = long["task"].map(task_table["lo"])
+    hi = long["task"].map(task_table["hi"])
+    bad = (long["score"] < lo) | (long["score"] > hi)
+    for row, llm, task, score, low, high in zip(
+        long["row"][bad],
+        long["llm"][bad],
+        long["task"][bad],
+        long["score"][bad],
+        lo[bad],
+        hi[bad],
+        strict=True,
+    ):
+        problems.error(
+            f"{row} (llm={llm!r}, task={task!r}): score {score:g} outside "
+            f"the task's bounds [{low:g}, {high:g}]"
+        )
+
+
+def table_from_mapping(rows: Mapping[str, Mapping[str, Any]], key: str) -> pd.DataFrame:
+    """Build a factor table from ``{name: {column: value}}`` (handy in tests/docs)."""
+    frame = pd.DataFrame.from_dict(dict(rows), orient="index")
+    frame.index.name = key
+    return frame

@@ -1,0 +1,263 @@
+"""Convergence diagnostics on identified quantities.
+
+Loadings of a factor model are identified only up to rotation and sign
+(``U V^T = (U R)(V R)^T``), so r-hat on raw ``llm_loading``/``task_loading`` is
+expected to look bad even when every prediction has converged. We therefore
+judge convergence on quantities the likelihood identifies: the linear
+predictor of observed cells (``eta``), biases, scales and shares,
+bias regression coefficients, the noise, and the eigenvalues of
+``V^T V`` (rotation invariant). For reporting factors themselves,
+:func:`align_loadings` rotates each draw onto a common reference (orthogonal
+Procrustes), after which r-hat on the aligned loadings is meaningful.
+
+All statistics come from ArviZ (arviz-stats); intervals use the explicit
+constants in :mod:`bayes_cpp.dims`, never ArviZ's global defaults.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_cpp import dims
+
+__all__ = [
+    "ESS_MIN",
+    "RHAT_MAX",
+    "DiagnosticReport",
+    "align_loadings",
+    "diagnose",
+    "identified_quantities",
+    "summary",
+]
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.3
+_MAX_CELLS = 2000
+_IDENTIFIED = (
+    "intercept",
+    "llm_bias",
+    "task_bias",
+    "family_bias",
+    "category_bias",
+    "sigma",
+    "llm_bias_coef",
+    "task_bias_coef",
+    "family_bias_sigma",
+    "category_bias_sigma",
+    "llm_bias_sigma",
+    "task_bias_sigma",
+    "family_loading_share",
+    "category_loading_share",
+    "task_loading_sigma",
+    "noise_log_mu",
+    "noise_log_sigma",
+    "noise_nu",
+)
+
+
+class ConvergenceWarning(UserWarning):
+    """Sampler diagnostics failed their thresholds."""
+
+
+def identified_quantities(idata: xr.DataTree, *, max_cells: int = _MAX_CELLS) -> xr.Dataset:
+    """Posterior of the identified quantities (``eta`` of observed cells included).
+
+    ``eta`` is computed for at most ``max_cells`` observed cells (evenly spaced)
+    to bound memory on large matrices.
+    """
+    post = idata["posterior"].to_dataset()
+    out = post[[v for v in _IDENTIFIED if v in post]]
+    if "llm_index" in idata.get("constant_data", xr.DataTree()).dataset:
+        const = idata["constant_data"].to_dataset()
+        n_obs = const.sizes[dims.OBS]
+        pick = np.unique(np.linspace(0, n_obs - 1, min(n_obs, max_cells)).astype(int))
+        li = xr.DataArray(const["llm_index"].to_numpy()[pick], dims=dims.OBS)
+        ti = xr.DataArray(const["task_index"].to_numpy()[pick], dims=dims.OBS)
+        eta = post["intercept"] + post["llm_bias"].isel({dims.LLM: li}, drop=True) + post[
+            "task_bias"
+        ].isel({dims.TASK: ti}, drop=True)
+        if "llm_loading" in post and post.sizes.get(dims.LATENT, 0):
+            u = post["llm_loading"].isel({dims.LLM: li}, drop=True)
+            v = post["task_loading"].isel({dims.TASK: ti}, drop=True)
+            eta = eta + (u * v).sum(dims.LATENT)
+            gram = xr.dot(post["task_loading"], post["task_loading"].rename({dims.LATENT: "latent_b"}), dim=dims.TASK)
+            eig = np.linalg.eigvalsh(gram.transpose("chain", "draw", dims.LATENT, "latent_b").to_numpy())
+            out = out.assign(
+                loading_gram_eigenvalues=(("chain", "draw", "eigen"), eig),
+            )
+        out = out.assign(eta=eta.assign_coords({dims.OBS: pick}))
+    return out
+
+
+@dataclass(frozen=True)
+class DiagnosticReport:
+    """Result of :func:`diagnose`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every threshold is met.
+    max_rhat, min_ess_bulk, min_ess_tail : float
+        Worst values over all identified quantities.
+    n_divergent : int
+        Divergent transitions after warm-up.
+    min_bfmi : float
+        Smallest E-BFMI over chains (NaN when energy is not recorded).
+    table : pandas.DataFrame
+        Per variable: max r-hat, min bulk and tail ESS, number of elements.
+    thresholds : dict
+        The thresholds applied.
+    """
+
+    ok: bool
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    min_bfmi: float
+    table: pd.DataFrame
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """One line per failed check, naming the variables."""
+        th = self.thresholds
+        lines = []
+        bad_rhat = self.table.index[self.table["max_rhat"] > th["rhat_max"]].tolist()
+        if bad_rhat:
+            lines.append(f"r_hat > {th['rhat_max']} for {', '.join(bad_rhat)}")
+        bad_ess = self.table.index[self.table["min_ess_bulk"] < th["ess_min"]].tolist()
+        if bad_ess:
+            lines.append(f"bulk ESS < {th['ess_min']:g} for {', '.join(bad_ess)}")
+        if self.n_divergent:
+            lines.append(f"{self.n_divergent} divergent transitions")
+        if np.isfinite(self.min_bfmi) and self.min_bfmi < th["bfmi_min"]:
+            lines.append(f"E-BFMI {self.min_bfmi:.2f} < {th['bfmi_min']}")
+        return lines
+
+    def __str__(self) -> str:
+        head = (
+            f"{'OK' if self.ok else 'NOT OK'}: max r_hat {self.max_rhat:.4f}, min bulk ESS "
+            f"{self.min_ess_bulk:.0f}, min tail ESS {self.min_ess_tail:.0f}, "
+            f"{self.n_divergent} divergent, min E-BFMI {self.min_bfmi:.2f}"
+        )
+        return "\n".join([head, *(f"  - {p}" for p in self.problems())])
+
+
+def diagnose(
+    idata: xr.DataTree,
+    *,
+    rhat_max: float = RHAT_MAX,
+    ess_min: float = ESS_MIN,
+    bfmi_min: float = BFMI_MIN,
+    warn: bool = True,
+) -> DiagnosticReport:
+    """Check r-hat, bulk/tail ESS, divergences and E-BFMI on identified quantities.
+
+    Emits one :class:`ConvergenceWarning` naming the bad variables when a
+    threshold fails (unless ``warn=False``).
+    """
+    ds = identified_quantities(idata)
+    with warnings.catch_warnings():
+        # Constant quantities (e.g. a fixed chance floor) give NaN r-hat with
+        # a numpy warning; NaN is handled below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = azs.rhat(ds)
+        ess_b = azs.ess(ds, method="bulk")
+        ess_t = azs.ess(ds, method="tail")
+    rows = {}
+    for name in ds.data_vars:
+        r = rhat[name].to_numpy()
+        rows[name] = {
+            "max_rhat": float(np.nanmax(r)) if np.isfinite(r).any() else 1.0,
+            "min_ess_bulk": float(np.nanmin(ess_b[name].to_numpy())),
+            "min_ess_tail": float(np.nanmin(ess_t[name].to_numpy())),
+            "size": int(np.size(r)),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "variable"
+    n_div = 0
+    min_bfmi = float("nan")
+    if "sample_stats" in idata.children:
+        stats_ds = idata["sample_stats"].to_dataset()
+        if "diverging" in stats_ds:
+            n_div = int(stats_ds["diverging"].sum())
+        if "energy" in stats_ds:
+            min_bfmi = float(np.min(azs.bfmi(idata).to_numpy() if hasattr(azs.bfmi(idata), "to_numpy") else _bfmi(stats_ds)))
+    thresholds = {"rhat_max": rhat_max, "ess_min": ess_min, "bfmi_min": bfmi_min}
+    ok = (
+        bool((table["max_rhat"] <= rhat_max).all())
+        and bool((table["min_ess_bulk"] >= ess_min).all())
+        and n_div == 0
+        and not (np.isfinite(min_bfmi) and min_bfmi < bfmi_min)
+    )
+    report = DiagnosticReport(
+        ok=ok,
+        max_rhat=float(table["max_rhat"].max()),
+        min_ess_bulk=float(table["min_ess_bulk"].min()),
+        min_ess_tail=float(table["min_ess_tail"].min()),
+        n_divergent=n_div,
+        min_bfmi=min_bfmi,
+        table=table,
+        thresholds=thresholds,
+    )
+    if warn and not ok:
+        warnings.warn(
+            "sampler diagnostics failed: " + "; ".join(report.problems()),
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return report
+
+
+def _bfmi(stats_ds: xr.Dataset) -> np.ndarray:
+    energy = stats_ds["energy"].transpose("chain", "draw").to_numpy()
+    return np.square(np.diff(energy, axis=1)).mean(axis=1) / energy.var(axis=1)
+
+
+def summary(
+    idata: xr.DataTree,
+    *,
+    var_names: list[str] | None = None,
+    ci_prob: float = dims.CI_PROB,
+    ci_kind: str = dims.CI_KIND,
+) -> pd.DataFrame:
+    """ArviZ summary of identified quantities with explicit interval settings."""
+    ds = identified_quantities(idata)
+    if var_names is not None:
+        ds = ds[var_names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return azs.summary(ds, ci_prob=ci_prob, ci_kind=ci_kind)  # type: ignore[no-any-return]
+
+
+def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:
+    """Rotate each draw's loadings onto a common reference (generalised Procrustes).
+
+    Returns a dataset with ``llm_loading`` and ``task_loading`` aligned; their
+    product (and every prediction) is unchanged.
+    """
+    u = posterior["llm_loading"].transpose("chain", "draw", dims.LLM, dims.LATENT)
+    v = posterior["task_loading"].transpose("chain", "draw", dims.TASK, dims.LATENT)
+    uv, vv = u.to_numpy(), v.to_numpy()
+    ref = vv[0, -1]
+    rot: Any = None
+    for _ in range(sweeps):
+        m = np.einsum("cstk,tl->cskl", vv, ref)
+        left, _, right = np.linalg.svd(m)
+        rot = left @ right
+        ref = np.einsum("cstk,cskl->cstl", vv, rot).mean(axis=(0, 1))
+    return xr.Dataset(
+        {
+            "llm_loading": (u.dims, np.einsum("csmk,cskl->csml", uv, rot)),
+            "task_loading": (v.dims, np.einsum("cstk,cskl->cstl", vv, rot)),
+        },
+        coords={k: c for k, c in posterior.coords.items() if k in (*u.dims, *v.dims)},
+    )

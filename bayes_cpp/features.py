@@ -1,0 +1,129 @@
+"""Design matrices: turn factor-table columns into standardized regressors.
+
+The standardization (center and scale) is fitted on the training tables and
+stored with the fit, so a forecast for a new LLM or task uses the same
+transform. Missing values stay NaN here; the graph imputes them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayes_cpp.exceptions import DataError, DataWarning
+from bayes_cpp.spec import Feature
+
+__all__ = ["Design", "build_design"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Fitted standardization of a list of features.
+
+    Attributes
+    ----------
+    features : tuple of Feature
+        The features in use (those whose column was found and not constant).
+    columns : tuple of str
+        The table column each feature was read from.
+    center, scale : tuple of float
+        Standardization constants (mean and sd of the transformed column).
+    """
+
+    features: tuple[Feature, ...]
+    columns: tuple[str, ...]
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """Feature names (the ``llm_feature``/``task_feature`` coordinate)."""
+        return [f.name for f in self.features]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def matrix(self, table: pd.DataFrame, *, what: str = "table") -> np.ndarray:
+        """Standardized ``(n_rows, n_features)`` matrix, NaN where a value is missing."""
+        out = np.full((len(table), len(self.features)), np.nan)
+        for j, (feat, col) in enumerate(zip(self.features, self.columns, strict=True)):
+            if col not in table.columns:
+                continue  # entirely missing for these rows: imputed downstream
+            raw = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+            if np.isnan(raw[~pd.isna(table[col]).to_numpy()]).any():
+                raise DataError([f"{what}: column {col!r} (feature {feat.name!r}) must be numeric"])
+            out[:, j] = (_transform(raw, feat.transform) - self.center[j]) / self.scale[j]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record."""
+        return {
+            "features": [f.to_dict() for f in self.features],
+            "columns": list(self.columns),
+            "center": list(self.center),
+            "scale": list(self.scale),
+        }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Design:
+        """Inverse of :meth:`to_dict`."""
+        feats = tuple(
+            Feature.from_dict(r["name"], {k: v for k, v in r.items() if k != "name"})
+            for r in record["features"]
+        )
+        return cls(
+            features=feats,
+            columns=tuple(record["columns"]),
+            center=tuple(float(x) for x in record["center"]),
+            scale=tuple(float(x) for x in record["scale"]),
+        )
+
+
+def _transform(values: np.ndarray, transform: str) -> np.ndarray:
+    # Non-positive values under a log are treated as missing: a zero parameter
+    # count means "unknown" in leaderboard dumps, never a real zero.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if transform == "log":
+            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+        if transform == "log2":
+            return np.where(values > 0, np.log2(np.where(values > 0, values, 1.0)), np.nan)
+        if transform == "log1p":
+            return np.where(values > -1, np.log1p(np.where(values > -1, values, 0.0)), np.nan)
+    return values.astype(float)
+
+
+def build_design(features: Sequence[Feature], table: pd.DataFrame, *, side: str) -> Design:
+    """Fit the standardization of ``features`` on ``table``.
+
+    A feature whose columns are all absent from the table is skipped silently
+    (specs list optional regressors); one that is present but constant or
+    entirely missing is skipped with a :class:`DataWarning` naming it.
+    """
+    used: list[Feature] = []
+    columns: list[str] = []
+    center: list[float] = []
+    scale: list[float] = []
+    for feat in features:
+        col = next((c for c in feat.columns if c in table.columns), None)
+        if col is None:
+            continue
+        raw = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        values = _transform(raw, feat.transform)
+        finite = values[np.isfinite(values)]
+        if len(finite) < 2 or np.std(finite) == 0:
+            warnings.warn(
+                f"{side} feature {feat.name!r} (column {col!r}) is constant or missing; not used",
+                DataWarning,
+                stacklevel=3,
+            )
+            continue
+        used.append(feat)
+        columns.append(col)
+        center.append(float(np.mean(finite)))
+        scale.append(float(np.std(finite)))
+    return Design(tuple(used), tuple(columns), tuple(center), tuple(scale))

@@ -1,0 +1,209 @@
+"""CSV readers for scores and design-factor tables.
+
+Every reader returns validated objects or raises :class:`~bayes_cpp.DataError`:
+a missing file, a file that is not CSV, a malformed row or a bad value all
+become one readable error that names the file and the offending cells.
+
+Formats
+-------
+* wide scores: first column = LLM names, other columns = tasks (or the transpose,
+  ``orientation="task_rows"``); ``-``, ``NA`` or an empty cell = missing.
+* long scores: columns ``llm``, ``task``, ``score`` (other names via arguments).
+* LLM factors: one row per LLM; the name column is ``llm`` (or the first column),
+  ``family`` groups LLMs, every other column is a design factor.
+* task factors: one row per task (name column ``task`` or the first column) with
+  ``category`` and optionally ``lo``, ``hi``, ``higher_is_better``, ``chance``,
+  ``shots``, ``output_format``; or the transpose (tasks as columns), detected
+  when the first column lists field names such as ``category``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from bayes_cpp import dims
+from bayes_cpp._validation import listing
+from bayes_cpp.data import TASK_COLUMNS, CollaborativeData
+from bayes_cpp.exceptions import DataError
+
+__all__ = [
+    "read_csv_frame",
+    "read_llm_factors_csv",
+    "read_long_csv",
+    "read_task_factors_csv",
+    "read_wide_csv",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+def read_csv_frame(path: PathLike | io.StringIO) -> pd.DataFrame:
+    """Read a CSV as text cells (no type guessing) or raise a :class:`DataError`."""
+    label = "<text>" if isinstance(path, io.StringIO) else str(path)
+    try:
+        if isinstance(path, io.StringIO):
+            text = path.getvalue()
+        else:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise DataError([f"file not found: {label}"]) from None
+    except IsADirectoryError:
+        raise DataError([f"{label} is a directory, not a CSV file"]) from None
+    except UnicodeDecodeError as exc:
+        raise DataError([f"{label} is not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    except OSError as exc:
+        raise DataError([f"cannot read {label}: {exc.strerror or exc}"]) from None
+    if not text.strip():
+        raise DataError(["the file is empty"], source=label)
+    if "\x00" in text:
+        raise DataError(["the file contains NUL bytes; it is not a CSV text file"], source=label)
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text.lstrip("\ufeff")),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            engine="python",
+            on_bad_lines="error",
+        )
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError([f"malformed CSV: {message}"], source=label) from None
+    if raw.shape[1] == 0 or raw.shape[0] == 0:
+        raise DataError(["the file has no columns"], source=label)
+    # The header is parsed by hand: pandas would rename duplicate headers ("x.1"),
+    # invent names for empty ones ("Unnamed: 2") or silently use a surplus first
+    # data cell as the index.
+    header = ["" if pd.isna(c) else str(c).strip() for c in raw.iloc[0]]
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = pd.Index(range(len(header)))
+    problems = []
+    keep = []
+    for j, name in enumerate(header):
+        if name or j == 0:
+            keep.append(j)
+        elif frame[j].map(lambda v: pd.notna(v) and str(v).strip() != "").any():
+            problems.append(f"column {j + 1} has values but no header")
+    named = pd.Index([name for name in header if name])
+    repeated = named[named.duplicated()].unique()
+    if len(repeated):
+        problems.append(f"duplicate column header(s) {listing(repeated)}")
+    if problems:
+        raise DataError(problems, source=label)
+    frame = frame[keep]
+    frame.columns = pd.Index([header[j] for j in keep], dtype=object)
+    return frame
+
+
+def read_wide_csv(
+    path: PathLike,
+    *,
+    orientation: Literal["llm_rows", "task_rows"] = "llm_rows",
+    llms: pd.DataFrame | None = None,
+    tasks: pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> CollaborativeData:
+    """Read a wide score matrix (first column = row names).
+
+    Extra keyword arguments go to :class:`~bayes_cpp.CollaborativeData`
+    (``score_range``, ``aggregate``, ``allow_unobserved``, ...).
+    """
+    frame = read_csv_frame(path)
+    if frame.shape[1] < 2:
+        raise DataError(
+            ["a wide score file needs a name column and at least one score column"],
+            source=str(path),
+        )
+    frame = frame.set_index(frame.columns[0])
+    kwargs.setdefault("source", str(path))
+    return CollaborativeData.from_wide(
+        frame, orientation=orientation, llms=llms, tasks=tasks, **kwargs
+    )
+
+
+def read_long_csv(
+    path: PathLike,
+    *,
+    llm: str = "llm",
+    task: str = "task",
+    score: str = "score",
+    llms: pd.DataFrame | None = None,
+    tasks: pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> CollaborativeData:
+    """Read long scores (one row per llm, task, score)."""
+    frame = read_csv_frame(path)
+    kwargs.setdefault("source", str(path))
+    return CollaborativeData.from_long(
+        frame, llm=llm, task=task, score=score, llms=llms, tasks=tasks, **kwargs
+    )
+
+
+def read_llm_factors_csv(path: PathLike, *, name_column: str | None = None) -> pd.DataFrame:
+    """Read an LLM factor table; the result is indexed by ``llm``.
+
+    The name column is ``name_column``, else a column called ``llm``, else the
+    first column. Values stay text here; :class:`~bayes_cpp.CollaborativeData`
+    converts and validates them.
+    """
+    frame = read_csv_frame(path)
+    return _index_by(
+        frame, name_column or (dims.LLM if dims.LLM in frame.columns else None), dims.LLM, path
+    )
+
+
+def read_task_factors_csv(
+    path: PathLike,
+    *,
+    orientation: Literal["auto", "task_rows", "task_columns"] = "auto",
+    name_column: str | None = None,
+    rename: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a task factor table in either orientation; the result is indexed by ``task``.
+
+    With ``orientation="auto"`` the table is taken as tasks-in-columns when its
+    first column lists field names (``category``, ``lo``, ...). ``rename`` maps
+    source field names to ours, e.g. ``{"ability": "category"}``.
+    """
+    frame = read_csv_frame(path)
+    rename = rename or {}
+    fields = set(TASK_COLUMNS) | set(rename)
+    if orientation == "auto":
+        first = frame.iloc[:, 0].astype(str).str.strip()
+        orientation = (
+            "task_columns"
+            if first.isin(fields).any() and dims.TASK not in frame.columns
+            else "task_rows"
+        )
+    if orientation == "task_columns":
+        frame = frame.set_index(frame.columns[0]).T
+        frame.index.name = dims.TASK
+        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = frame.rename(columns=rename)
+        return frame
+    if orientation != "task_rows":
+        raise DataError(
+            [f"orientation must be 'auto', 'task_rows' or 'task_columns', not {orientation!r}"]
+        )
+    out = _index_by(
+        frame, name_column or (dims.TASK if dims.TASK in frame.columns else None), dims.TASK, path
+    )
+    return out.rename(columns=rename)
+
+
+def _index_by(frame: pd.DataFrame, column: str | None, name: str, path: PathLike) -> pd.DataFrame:
+    column = column or frame.columns[0]
+    if column not in frame.columns:
+        raise DataError(
+            [f"no column {column!r}; columns are {list(frame.columns)}"], source=str(path)
+        )
+    out = frame.set_index(column)
+    out.index = pd.Index([str(x).strip() for x in out.index], name=name)
+    return out
