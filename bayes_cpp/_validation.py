@@ -78,7 +78,7 @@ def suggest(name: str, candidates: Sequence[str]) -> str:
 
 
 def is_missing_marker(value: Any) -> bool:
-    """True for NaN/None and the textual missing markers of CSV files."""
+    """Return True for NaN/None and the textual missing markers of CSV files."""
     if value is None:
         return True
     if isinstance(value, float | np.floating) and np.isnan(value):
@@ -102,12 +102,13 @@ def coerce_numeric(
     Missing markers become NaN silently. ``describe(index)`` names the cell in
     messages (e.g. "row 3 (llm='A', task='B')").
     """
-    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    out: list[float] = []
     for idx, raw in values.items():
+        out.append(np.nan)
         if is_missing_marker(raw):
             continue
         if isinstance(raw, bool | np.bool_):
-            out[idx] = float(raw)
+            out[-1] = float(raw)
             continue
         try:
             number = (
@@ -121,15 +122,15 @@ def coerce_numeric(
         if not np.isfinite(number):
             problems.error(f"{describe(idx)}: {what} {raw!r} is not finite")
             continue
-        out[idx] = number
-    return out
+        out[-1] = number
+    return pd.Series(out, index=values.index, dtype="float64")
 
 
 def clean_names(values: pd.Series, problems: Problems, kind: str) -> pd.Series:
     """Strip names, record missing ones as problems, warn on stripped whitespace."""
     out = values.astype("object")
     stripped: list[str] = []
-    result = []
+    result: list[str | None] = []
     for idx, raw in out.items():
         if is_missing_marker(raw):
             problems.error(f"row {idx}: {kind} name is missing")
@@ -145,7 +146,6 @@ def clean_names(values: pd.Series, problems: Problems, kind: str) -> pd.Series:
             stripped.append(text)
         result.append(name)
     if stripped:
-        problems.warn(
-            f"leading/trailing whitespace removed from {kind} names {listing(sorted(set(stripped)))}"
-        )
+        names = listing(sorted(set(stripped)))
+        problems.warn(f"leading/trailing whitespace removed from {kind} names {names}")
     return pd.Series(result, index=values.index, dtype="object")

@@ -43,6 +43,7 @@ TASK_COLUMNS: tuple[str, ...] = (
 _TASK_STRING_COLUMNS = ("category", "output_format")
 _TASK_NUMERIC_COLUMNS = ("lo", "hi", "higher_is_better", "chance")
 _TASK_DEFAULT_NAN = ("shots", "output_format")
+_TASK_CORE_COLUMNS = ("category", "lo", "hi", "higher_is_better", "chance")
 _LLM_STRING_COLUMNS = ("family",)
 
 Aggregate = Literal["mean", "median", "first", "last", "max", "min"]
@@ -229,7 +230,7 @@ class CollaborativeData:
         ]
 
     def observed_counts(self, axis: Literal["llm", "task"]) -> pd.Series:
-        """Number of observed scores per LLM or per task (zeros included)."""
+        """Count the observed scores per LLM or per task (zeros included)."""
         names = self.llm_names if axis == dims.LLM else self.task_names
         counts = self._scores[axis].value_counts()
         return counts.reindex(names, fill_value=0).rename("n_observed")
@@ -391,7 +392,7 @@ class CollaborativeData:
         return self.scores
 
     def to_wide(self) -> pd.DataFrame:
-        """The llm x task score matrix with NaN where unobserved."""
+        """Return the llm x task score matrix with NaN where unobserved."""
         wide = self._scores.pivot(index="llm", columns="task", values="score")
         wide = wide.reindex(index=self.llm_names, columns=self.task_names)
         wide.index.name = dims.LLM
@@ -399,7 +400,7 @@ class CollaborativeData:
         return wide
 
     def to_xarray(self) -> xr.Dataset:
-        """An ``xarray.Dataset`` with ``score`` on dims ``(llm, task)`` and table columns.
+        """Return an ``xarray.Dataset`` with ``score`` on dims ``(llm, task)`` and table columns.
 
         LLM-table columns become variables ``llm_<column>`` on ``llm``, task-table
         columns ``task_<column>`` on ``task``. :meth:`from_xarray` inverts it.
@@ -495,7 +496,7 @@ class CollaborativeData:
         *,
         allow_unobserved: bool = True,
     ) -> CollaborativeData:
-        """A new object restricted to some LLMs and/or tasks (their tables kept)."""
+        """Return a new object restricted to some LLMs and/or tasks (their tables kept)."""
         llm_keep = self._resolve(llms, self.llm_names, "LLM")
         task_keep = self._resolve(tasks, self.task_names, "task")
         mask = self._scores["llm"].isin(llm_keep) & self._scores["task"].isin(task_keep)
@@ -507,19 +508,29 @@ class CollaborativeData:
         )
 
     def drop_cells(self, which: Any, *, allow_unobserved: bool = True) -> CollaborativeData:
-        """A new object without some observed cells (row positions or boolean mask of ``scores``).
+        """Return a new object without some observed cells.
+
+        ``which`` holds row positions or a boolean mask of :attr:`scores`.
 
         LLMs and tasks keep their table rows even if all their cells are dropped,
         so the result can be used to predict the dropped cells.
         """
         keep = np.ones(self.n_observed, dtype=bool)
-        keep[np.asarray(which)] = False
+        try:
+            keep[np.asarray(which)] = False
+        except (IndexError, TypeError, ValueError):
+            raise DataError(
+                [
+                    f"which must be row positions below {self.n_observed} or a boolean mask "
+                    f"of length {self.n_observed}"
+                ]
+            ) from None
         return self._replace(self._scores[keep], allow_unobserved=allow_unobserved)
 
     def with_scores(
         self, scores: pd.DataFrame, *, allow_unobserved: bool = True
     ) -> CollaborativeData:
-        """A new object with other observed scores but the same LLM and task tables."""
+        """Return a new object with other observed scores but the same LLM and task tables."""
         return self._replace(scores, allow_unobserved=allow_unobserved)
 
     def _replace(
@@ -530,14 +541,25 @@ class CollaborativeData:
         tasks: pd.DataFrame | None = None,
         allow_unobserved: bool = True,
     ) -> CollaborativeData:
-        return CollaborativeData(
+        """Rebuild with (a subset of) this object's already validated tables.
+
+        Only the scores, names and bounds are validated again: the factor columns
+        keep the types decided when this object was built (re-deciding "numeric or
+        text" on a subset could change them) and do not repeat its warnings.
+        """
+        llms = self._llms if llms is None else llms
+        tasks = self._tasks if tasks is None else tasks
+        new = CollaborativeData(
             scores,
-            self._llms if llms is None else llms,
-            self._tasks if tasks is None else tasks,
+            llms[["family"]],
+            tasks[list(_TASK_CORE_COLUMNS)],
             allow_unobserved=allow_unobserved,
             name=self.name,
             notes=self.notes,
         )
+        new._llms = llms.loc[new.llm_names]
+        new._tasks = tasks.loc[new.task_names]
+        return new
 
     @staticmethod
     def _resolve(names: Iterable[str] | None, known: list[str], kind: str) -> list[str]:
@@ -551,7 +573,7 @@ class CollaborativeData:
 
     # ----------------------------------------------------------------- display
     def describe(self) -> str:
-        """A few lines: size, density, families, categories, notes."""
+        """Summarize in a few lines: size, density, families, categories, notes."""
         counts = self.observed_counts(dims.LLM)
         lines = [
             f"CollaborativeData{f' {self.name!r}' if self.name else ''}: "
@@ -720,7 +742,7 @@ def _bool_words(values: pd.Series) -> pd.Series:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Stripped text values, NaN where missing."""
+    """Return stripped text values, NaN where missing."""
     return values.astype(object).map(lambda v: np.nan if is_missing_marker(v) else str(v).strip())
 
 
@@ -747,7 +769,10 @@ def _numeric_or_text(
         present = values[~missing_mask(values)]
         words = present.astype(str).str.strip().str.lower()
         if len(present) and words.isin(list(_BOOL_WORDS)).all():
-            out[col] = _bool_words(values).astype(float)
+            out[col] = values.astype(object).map(
+                lambda v: np.nan if is_missing_marker(v) else _BOOL_WORDS[str(v).strip().lower()]
+            )
+            out[col] = out[col].astype(float)
             continue
         parsed = pd.to_numeric(words.str.replace(",", ""), errors="coerce")
         if col not in numeric and len(present) and parsed.notna().mean() < 0.5:

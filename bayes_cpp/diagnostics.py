@@ -75,21 +75,29 @@ def identified_quantities(idata: xr.DataTree, *, max_cells: int = _MAX_CELLS) ->
     """
     post = idata["posterior"].to_dataset()
     out = post[[v for v in _IDENTIFIED if v in post]]
-    if "llm_index" in idata.get("constant_data", xr.DataTree()).dataset:
+    if "constant_data" in idata.children and "llm_index" in idata["constant_data"].dataset:
         const = idata["constant_data"].to_dataset()
         n_obs = const.sizes[dims.OBS]
         pick = np.unique(np.linspace(0, n_obs - 1, min(n_obs, max_cells)).astype(int))
         li = xr.DataArray(const["llm_index"].to_numpy()[pick], dims=dims.OBS)
         ti = xr.DataArray(const["task_index"].to_numpy()[pick], dims=dims.OBS)
-        eta = post["intercept"] + post["llm_bias"].isel({dims.LLM: li}, drop=True) + post[
-            "task_bias"
-        ].isel({dims.TASK: ti}, drop=True)
+        eta = (
+            post["intercept"]
+            + post["llm_bias"].isel({dims.LLM: li}, drop=True)
+            + post["task_bias"].isel({dims.TASK: ti}, drop=True)
+        )
         if "llm_loading" in post and post.sizes.get(dims.LATENT, 0):
             u = post["llm_loading"].isel({dims.LLM: li}, drop=True)
             v = post["task_loading"].isel({dims.TASK: ti}, drop=True)
             eta = eta + (u * v).sum(dims.LATENT)
-            gram = xr.dot(post["task_loading"], post["task_loading"].rename({dims.LATENT: "latent_b"}), dim=dims.TASK)
-            eig = np.linalg.eigvalsh(gram.transpose("chain", "draw", dims.LATENT, "latent_b").to_numpy())
+            gram = xr.dot(
+                post["task_loading"],
+                post["task_loading"].rename({dims.LATENT: "latent_b"}),
+                dim=dims.TASK,
+            )
+            eig = np.linalg.eigvalsh(
+                gram.transpose("chain", "draw", dims.LATENT, "latent_b").to_numpy()
+            )
             out = out.assign(
                 loading_gram_eigenvalues=(("chain", "draw", "eigen"), eig),
             )
@@ -190,7 +198,13 @@ def diagnose(
         if "diverging" in stats_ds:
             n_div = int(stats_ds["diverging"].sum())
         if "energy" in stats_ds:
-            min_bfmi = float(np.min(azs.bfmi(idata).to_numpy() if hasattr(azs.bfmi(idata), "to_numpy") else _bfmi(stats_ds)))
+            min_bfmi = float(
+                np.min(
+                    azs.bfmi(idata).to_numpy()
+                    if hasattr(azs.bfmi(idata), "to_numpy")
+                    else _bfmi(stats_ds)
+                )
+            )
     thresholds = {"rhat_max": rhat_max, "ess_min": ess_min, "bfmi_min": bfmi_min}
     ok = (
         bool((table["max_rhat"] <= rhat_max).all())
@@ -235,7 +249,7 @@ def summary(
         ds = ds[var_names]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return azs.summary(ds, ci_prob=ci_prob, ci_kind=ci_kind)  # type: ignore[no-any-return]
+        return azs.summary(ds, ci_prob=ci_prob, ci_kind=ci_kind)
 
 
 def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:

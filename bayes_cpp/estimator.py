@@ -9,7 +9,6 @@ It orchestrates the other modules: ``fit`` builds designs and the graph
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -159,18 +158,23 @@ class BayesCPP:
     def _prepare(self, data: CollaborativeData) -> tuple[ModelSpec, Design, Design, GraphInputs]:
         if not isinstance(data, CollaborativeData):
             raise DataError(
-                [f"fit needs a CollaborativeData, not {type(data).__name__} (see bayes_cpp.datasets.load)"]
+                [
+                    f"fit needs a CollaborativeData, not {type(data).__name__} (see bayes_cpp.datasets.load)"
+                ]
             )
         unobserved = [
-            f"{kind} {name!r} has no observed score"
-            for kind in (dims.LLM, dims.TASK)
+            f"{label} {name!r} has no observed score"
+            for kind, label in ((dims.LLM, "LLM"), (dims.TASK, "task"))
             for name, n in data.observed_counts(kind).items()  # type: ignore[arg-type]
             if n == 0
         ]
         if unobserved:
             raise DataError(
-                [*unobserved, "training data needs at least one score per LLM and task; "
-                 "use forecast() for newcomers"]
+                [
+                    *unobserved,
+                    "training data needs at least one score per LLM and task; "
+                    "use forecast() for newcomers",
+                ]
             )
         spec = self.resolved_spec()
         llm_design = build_design(spec.llm_features, data.llms, side="LLM")
@@ -285,13 +289,14 @@ class BayesCPP:
         rng = self._rng(random_seed, "predict")
         llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
         task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
-        a = np.stack([self._row(d, "llm", n, llm_pos, rng)[0] for n in llm_list], axis=1)
-        b = np.stack([self._row(d, "task", n, task_pos, rng)[0] for n in task_list], axis=1)
-        rank = self.spec_.rank
+        llm_rows = [self._row(d, "llm", n, llm_pos, rng) for n in llm_list]
+        task_rows = [self._row(d, "task", n, task_pos, rng) for n in task_list]
+        a = np.stack([r[0] for r in llm_rows], axis=1)
+        b = np.stack([r[0] for r in task_rows], axis=1)
         u = v = None
-        if rank:
-            u = np.stack([self._row(d, "llm", n, llm_pos, rng)[1] for n in llm_list], axis=1)
-            v = np.stack([self._row(d, "task", n, task_pos, rng)[1] for n in task_list], axis=1)
+        if self.spec_.rank:
+            u = np.stack([_loading(r) for r in llm_rows], axis=1)
+            v = np.stack([_loading(r) for r in task_rows], axis=1)
         chance = self._chance(task_list)
         mean = cell_means(d.get("intercept"), a, b, u, v, chance)
         if kind == "score":
@@ -339,11 +344,17 @@ class BayesCPP:
         theta = prior.mean + prior.sample_centered(rng)
         return theta[:, 0], theta[:, 1:]
 
-    def _task_sigma(self, d: Draws, name: str, pos: Mapping[str, int], rng: np.random.Generator) -> np.ndarray:
+    def _task_sigma(
+        self, d: Draws, name: str, pos: Mapping[str, int], rng: np.random.Generator
+    ) -> np.ndarray:
         if name in pos:
             return d.values["sigma"][:, pos[name]]
+        return self._new_task_sigma(d, rng)
+
+    def _new_task_sigma(self, d: Draws, rng: np.random.Generator) -> np.ndarray:
+        """Noise sd of a task the fit has not seen, drawn from the shared prior."""
         z = rng.standard_normal(d.n_samples)
-        return np.exp(d.get("noise_log_mu") + d.get("noise_log_sigma") * z)
+        return self.spec_.noise_floor + np.exp(d.get("noise_log_mu") + d.get("noise_log_sigma") * z)
 
     def _chance(self, task_list: list[str]) -> np.ndarray:
         if not self.spec_.chance_floor:
@@ -470,7 +481,9 @@ class BayesCPP:
         unit_scores = None
         if scores:
             unit_scores = {k: _to_unit(v, lo, hi, higher_is_better) for k, v in scores.items()}
-        sigma_new = np.exp(d.get("noise_log_mu") + d.get("noise_log_sigma") * rng.standard_normal(d.n_samples))
+        sigma_new = np.exp(
+            d.get("noise_log_mu") + d.get("noise_log_sigma") * rng.standard_normal(d.n_samples)
+        )
         theta = self._condition(
             prior, unit_scores, "llm", llm_pos, rng, chance=floor, sigma=sigma_new, unit=True
         )
@@ -497,7 +510,9 @@ class BayesCPP:
             attrs={"units": f"task units ({lo:g}..{hi:g})", "kind": kind},
         )
 
-    def _design_row(self, design: Design, factors: Mapping[str, float] | None, kind: str) -> np.ndarray:
+    def _design_row(
+        self, design: Design, factors: Mapping[str, float] | None, kind: str
+    ) -> np.ndarray:
         factors = dict(factors or {})
         known_cols = set(design.columns)
         table_cols = set((self.data_.llms if kind == "LLM" else self.data_.tasks).columns)
@@ -599,15 +614,21 @@ class BayesCPP:
 
     # -------------------------------------------------------------- display
     def __repr__(self) -> str:
-        spec_name = getattr(load_spec(self.spec) if not isinstance(self.spec, ModelSpec) else self.spec, "name", "?")
+        spec_name = getattr(
+            load_spec(self.spec) if not isinstance(self.spec, ModelSpec) else self.spec, "name", "?"
+        )
         if not hasattr(self, "idata_"):
             return f"BayesCPP(spec={spec_name!r}, rank={self.rank}, sampler={self.sampler!r}) [not fitted]"
         post = self.idata_["posterior"]
         status = "not checked"
         try:
             report = self.diagnose(warn=False)
-            status = "ok" if report.ok else f"PROBLEMS (max r_hat {report.max_rhat:.3f}, {report.n_divergent} divergent)"
-        except Exception as exc:  # noqa: BLE001 - repr must never raise
+            status = (
+                "ok"
+                if report.ok
+                else f"PROBLEMS (max r_hat {report.max_rhat:.3f}, {report.n_divergent} divergent)"
+            )
+        except Exception as exc:
             status = f"unavailable ({type(exc).__name__})"
         return "\n".join(
             [
@@ -619,6 +640,12 @@ class BayesCPP:
                 f"  diagnostics: {status}",
             ]
         )
+
+
+def _loading(row: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+    if row[1] is None:
+        raise RuntimeError("posterior lacks loadings although the spec has a latent rank")
+    return row[1]
 
 
 def _to_unit(value: float, lo: float, hi: float, higher_is_better: bool) -> float:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -102,7 +103,7 @@ def _imputed_features(name: str, x: np.ndarray, row_dim: str, feat_dim: str) -> 
     parameter count but unknown token count gets an informed imputation.
     """
     n_feat = x.shape[1]
-    cols = []
+    cols: list[Any] = []
     for j in range(n_feat):
         mean: pt.TensorLike = pm.Normal(f"{name}_mean_{j}", 0.0, 1.0)
         if j:
@@ -159,7 +160,9 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
         if use_category:
             cat_sigma = spec.prior("category_bias_sigma").create("category_bias_sigma")
             cat_off = pm.ZeroSumNormal("category_bias_offset", dims=dims.CATEGORY)
-            category_bias = pm.Deterministic("category_bias", cat_sigma * cat_off, dims=dims.CATEGORY)
+            category_bias = pm.Deterministic(
+                "category_bias", cat_sigma * cat_off, dims=dims.CATEGORY
+            )
             task_mean = task_mean + category_bias[inputs.category_index]
         if task_x is not None:
             coef = spec.prior("task_bias_coef").create("task_bias_coef", dims=dims.TASK_FEATURE)
@@ -178,7 +181,9 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
                 # simplex split instead of a free family scale, which would
                 # trade off against task_loading_sigma (U V^T = (cU)(V/c)^T).
                 share = spec.prior("family_loading_share").create("family_loading_share")
-                fam_off = pm.Normal("family_loading_offset", 0.0, 1.0, dims=(dims.FAMILY, dims.LATENT))
+                fam_off = pm.Normal(
+                    "family_loading_offset", 0.0, 1.0, dims=(dims.FAMILY, dims.LATENT)
+                )
                 u = pt.sqrt(share) * fam_off[inputs.family_index] + pt.sqrt(1.0 - share) * u_off
             else:
                 u = u_off
@@ -204,7 +209,9 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
                 )
                 v = v + task_x @ coef
             v_scale = spec.prior("task_loading_sigma").create("task_loading_sigma")
-            task_loading = pm.Deterministic("task_loading", v_scale * v, dims=(dims.TASK, dims.LATENT))
+            task_loading = pm.Deterministic(
+                "task_loading", v_scale * v, dims=(dims.TASK, dims.LATENT)
+            )
             eta = eta + (llm_loading[llm_i] * task_loading[task_i]).sum(axis=-1)
 
         floor = chance[task_i]
@@ -214,12 +221,21 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
         log_mu = spec.prior("noise_log_mu").create("noise_log_mu")
         log_sd = spec.prior("noise_log_sigma").create("noise_log_sigma")
         noise_off = pm.Normal("noise_offset", 0.0, 1.0, dims=dims.TASK)
-        sigma = pm.Deterministic("sigma", pt.exp(log_mu + log_sd * noise_off), dims=dims.TASK)
+        sigma = pm.Deterministic(
+            "sigma", spec.noise_floor + pt.exp(log_mu + log_sd * noise_off), dims=dims.TASK
+        )
         if spec.likelihood == "student_t":
             nu = spec.prior("noise_nu").create("noise_nu")
             pm.StudentT(
-                "score", nu=nu, mu=mean, sigma=sigma[task_i], observed=inputs.unit_score, dims=dims.OBS
+                "score",
+                nu=nu,
+                mu=mean,
+                sigma=sigma[task_i],
+                observed=inputs.unit_score,
+                dims=dims.OBS,
             )
         else:
-            pm.Normal("score", mu=mean, sigma=sigma[task_i], observed=inputs.unit_score, dims=dims.OBS)
+            pm.Normal(
+                "score", mu=mean, sigma=sigma[task_i], observed=inputs.unit_score, dims=dims.OBS
+            )
     return model

@@ -136,7 +136,8 @@ def _run_advi(model: pm.Model, config: SamplerConfig, seed: int, init_seed: int)
     # for U and V), so start from a jittered point and use Adam.
     rng = np.random.default_rng(init_seed)
     start = {
-        k: v + rng.normal(0.0, 0.1, size=np.shape(v)) for k, v in model.initial_point(random_seed=init_seed).items()
+        k: v + rng.normal(0.0, 0.1, size=np.shape(v))
+        for k, v in model.initial_point(random_seed=init_seed).items()
     }
     with model:
         approx = pm.fit(
@@ -157,10 +158,20 @@ def _run_advi(model: pm.Model, config: SamplerConfig, seed: int, init_seed: int)
     reshaped = reshaped.assign_coords(sample=np.arange(n * config.chains)).rename(sample="s")
     values = {}
     for name, da in reshaped.data_vars.items():
-        arr = da.transpose("s", ...).to_numpy().reshape((config.chains, n, *da.shape[:-1]) if da.dims[-1] == "s" else (config.chains, n, *da.shape[1:]))
+        arr = (
+            da.transpose("s", ...)
+            .to_numpy()
+            .reshape(
+                (config.chains, n, *da.shape[:-1])
+                if da.dims[-1] == "s"
+                else (config.chains, n, *da.shape[1:])
+            )
+        )
         other = [d for d in da.dims if d != "s"]
         values[name] = (("chain", "draw", *other), arr)
     coords = {k: v for k, v in post.coords.items() if k not in ("chain", "draw")}
-    ds = xr.Dataset(values, coords={**coords, "chain": np.arange(config.chains), "draw": np.arange(n)})
+    ds = xr.Dataset(
+        values, coords={**coords, "chain": np.arange(config.chains), "draw": np.arange(n)}
+    )
     ds.attrs.update(post.attrs)
     return xr.DataTree.from_dict({"posterior": ds})

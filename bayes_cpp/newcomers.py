@@ -72,7 +72,11 @@ def side_var_names(side: Side, n_features: int) -> list[str]:
     if side.loading_scale:
         names.append(side.loading_scale)
     for j in range(n_features):
-        names += [f"{side.features}_mean_{j}", f"{side.features}_coef_{j}", f"{side.features}_sd_{j}"]
+        names += [
+            f"{side.features}_mean_{j}",
+            f"{side.features}_coef_{j}",
+            f"{side.features}_sd_{j}",
+        ]
     return names
 
 
@@ -93,9 +97,7 @@ def _feature_gaussian(draws: Draws, prefix: str, n_feat: int) -> tuple[np.ndarra
     return mean, cov
 
 
-def _imputation(
-    draws: Draws, prefix: str, x: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _imputation(draws: Draws, prefix: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Conditional mean ``(S, F)`` of the features and a ``(S, F, F)`` factor ``L``.
 
     Observed entries are fixed; missing ones get the Gaussian conditional, so

@@ -106,7 +106,9 @@ def load_fit(cls: type[BayesCPP], path: Path) -> BayesCPP:
         ) from None
     attrs = dt.attrs
     if "schema_version" not in attrs or "bayes_cpp_version" not in attrs:
-        raise IncompatibleFileError(f"{path} is a netCDF file but not a bayes_cpp fit (no schema_version)")
+        raise IncompatibleFileError(
+            f"{path} is a netCDF file but not a bayes_cpp fit (no schema_version)"
+        )
     version = int(attrs["schema_version"])
     if version != SCHEMA_VERSION:
         raise IncompatibleFileError(
@@ -131,8 +133,12 @@ def load_fit(cls: type[BayesCPP], path: Path) -> BayesCPP:
     if params.get("priors"):
         params["priors"] = dict(spec.priors)
     est = cls(**params)
-    idata = xr.DataTree.from_dict({f"/{g}": dt[g].to_dataset() for g in _GROUPS if g in dt.children})
-    missing_vars = [v for v in ("intercept", "llm_bias", "task_bias", "sigma") if v not in idata["posterior"]]
+    idata = xr.DataTree.from_dict(
+        {f"/{g}": dt[g].to_dataset() for g in _GROUPS if g in dt.children}
+    )
+    missing_vars = [
+        v for v in ("intercept", "llm_bias", "task_bias", "sigma") if v not in idata["posterior"]
+    ]
     if missing_vars:
         raise IncompatibleFileError(f"{path}: posterior lacks {', '.join(missing_vars)}")
     est._set_fitted(idata, data, spec, llm_design, task_design, config, seed)

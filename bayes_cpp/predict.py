@@ -94,10 +94,11 @@ def noisy_scores(
 
     ``mean`` is ``(S, L, T)``, ``sigma`` ``(S, T)``, ``nu`` ``(S,)`` or None.
     """
-    if nu is None:
-        eps = rng.standard_normal(mean.shape)
-    else:
-        eps = rng.standard_t(nu[:, None, None], size=mean.shape)
+    eps = (
+        rng.standard_normal(mean.shape)
+        if nu is None
+        else rng.standard_t(nu[:, None, None], size=mean.shape)
+    )
     return np.clip(mean + eps * sigma[:, None, :], 0.0, 1.0)
 
 

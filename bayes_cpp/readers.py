@@ -47,10 +47,11 @@ def read_csv_frame(path: PathLike | io.StringIO) -> pd.DataFrame:
     """Read a CSV as text cells (no type guessing) or raise a :class:`DataError`."""
     label = "<text>" if isinstance(path, io.StringIO) else str(path)
     try:
-        if isinstance(path, io.StringIO):
-            text = path.getvalue()
-        else:
-            text = Path(path).read_bytes().decode("utf-8-sig")
+        text = (
+            path.getvalue()
+            if isinstance(path, io.StringIO)
+            else Path(path).read_bytes().decode("utf-8-sig")
+        )
     except FileNotFoundError:
         raise DataError([f"file not found: {label}"]) from None
     except IsADirectoryError:

@@ -186,7 +186,11 @@ def simulate(
     )
     li, ti = np.nonzero(observed)
     long = pd.DataFrame(
-        {"llm": np.asarray(llm_names)[li], "task": np.asarray(task_names)[ti], "score": score[li, ti]}
+        {
+            "llm": np.asarray(llm_names)[li],
+            "task": np.asarray(task_names)[ti],
+            "score": score[li, ti],
+        }
     )
     data = CollaborativeData(
         long,
@@ -223,7 +227,10 @@ def _missingness(
     elif coverage == "long_tail":
         # Popularity on the logit scale; a shift is solved so the mean density
         # hits the target.
-        pop = rng.standard_exponential(n_llms)[:, None] * 1.2 + rng.standard_exponential(n_tasks) * 0.8
+        pop = (
+            rng.standard_exponential(n_llms)[:, None] * 1.8
+            + rng.standard_exponential(n_tasks) * 1.0
+        )
         lo_s, hi_s = -20.0, 20.0
         for _ in range(60):
             mid = 0.5 * (lo_s + hi_s)

@@ -195,6 +195,10 @@ class ModelSpec:
         Draw LLMs around their family and tasks around their category.
     chance_floor : bool
         Use each task's chance level as a floor of the mean.
+    noise_floor : float
+        Smallest noise sd on the unit scale. Reported scores carry rounding and
+        reporting noise; without a floor, tasks with few scores can be fitted
+        exactly, sending their noise to zero (a funnel NUTS cannot cross).
     llm_features, task_features : tuple of Feature
         Design-factor regressions on the LLM and task sides.
     priors : dict of str to Prior
@@ -207,6 +211,7 @@ class ModelSpec:
     likelihood: Likelihood = "normal"
     hierarchy: bool = True
     chance_floor: bool = True
+    noise_floor: float = 0.0
     llm_features: tuple[Feature, ...] = ()
     task_features: tuple[Feature, ...] = ()
     priors: Mapping[str, Prior] = field(default_factory=dict)
@@ -214,6 +219,8 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.rank, int) or self.rank < 0:
             raise SpecError(f"rank must be a non-negative integer, not {self.rank!r}")
+        if not 0.0 <= self.noise_floor < 0.5:
+            raise SpecError(f"noise_floor must be in [0, 0.5), not {self.noise_floor!r}")
         if self.likelihood not in ("normal", "student_t"):
             raise SpecError(f"likelihood must be 'normal' or 'student_t', not {self.likelihood!r}")
         unknown = [k for k in self.priors if k not in DEFAULT_PRIORS]
@@ -227,7 +234,9 @@ class ModelSpec:
             if not isinstance(prior, Prior):
                 raise SpecError(f"prior {key!r} must be a Prior, not {type(prior).__name__}")
             if key.endswith(("_sigma", "_nu")) and not prior.positive:
-                raise SpecError(f"prior {key!r} is a scale: use a positive distribution, not {prior.dist}")
+                raise SpecError(
+                    f"prior {key!r} is a scale: use a positive distribution, not {prior.dist}"
+                )
         for side, feats in (("llm", self.llm_features), ("task", self.task_features)):
             names = [f.name for f in feats]
             if len(set(names)) != len(names):
@@ -256,6 +265,7 @@ class ModelSpec:
             "likelihood": self.likelihood,
             "hierarchy": self.hierarchy,
             "chance_floor": self.chance_floor,
+            "noise_floor": self.noise_floor,
             "llm_features": {f.name: f.to_dict() for f in self.llm_features},
             "task_features": {f.name: f.to_dict() for f in self.task_features},
             "priors": {k: p.to_dict() for k, p in self.priors.items()},
@@ -312,7 +322,7 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ModelSpec) -> ModelSpec:
     --------
     >>> spec = load_spec("hbmf")
     >>> spec.rank, spec.hierarchy
-    (3, True)
+    (2, True)
     """
     if isinstance(spec, ModelSpec):
         return spec
@@ -327,7 +337,9 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ModelSpec) -> ModelSpec:
                 break
         else:
             names = available_specs()
-            raise SpecError(f"unknown model spec {str(spec)!r}{suggest(str(spec), names)}; available: {', '.join(names)}")
+            raise SpecError(
+                f"unknown model spec {str(spec)!r}{suggest(str(spec), names)}; available: {', '.join(names)}"
+            )
     try:
         record = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

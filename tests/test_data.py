@@ -383,6 +383,11 @@ def test_higher_is_better_must_be_boolean() -> None:
     )
     data = CollaborativeData(frame, tasks=tasks, score_range=(0, 1))
     assert data.tasks["higher_is_better"].tolist() == [False, True]
+    tasks = pd.DataFrame(
+        {"category": ["r", "r"], "higher_is_better": ["", "FALSE"]}, index=["x", "y"]
+    )
+    data = CollaborativeData(frame, tasks=tasks, score_range=(0, 1))
+    assert data.tasks["higher_is_better"].tolist() == [True, False]  # missing -> default
 
 
 def test_bound_columns_must_be_numbers() -> None:
@@ -600,6 +605,15 @@ def test_warns_whitespace_stripped() -> None:
     assert data.task_names == ["x"]
 
 
+def test_warns_whitespace_stripped_from_llm_names() -> None:
+    frame = long_frame([("a ", "x", 0.5), ("\tb", "x", 0.4), ("c", "x", 0.3)])
+    with pytest.warns(
+        DataWarning, match=r"^leading/trailing whitespace removed from llm names '\\tb', 'a '$"
+    ):
+        data = CollaborativeData(frame, score_range=(0, 1))
+    assert data.llm_names == ["a", "b", "c"]
+
+
 def test_warns_inferred_bounds() -> None:
     frame = long_frame([("a", "x", 50.0), ("b", "x", 70.0), ("a", "y", 3.0)])
     with pytest.warns(
@@ -648,11 +662,20 @@ def test_bounds_inferred_only_where_missing() -> None:
 
 def test_warns_fraction_task_in_percent_table() -> None:
     frame = long_frame([("a", "x", 55.0), ("b", "x", 75.0), ("a", "frac", 0.5), ("b", "frac", 0.6)])
+    with (
+        pytest.warns(DataWarning, match=r"^task bounds not given; assumed 0\.\.100"),
+        pytest.warns(
+            DataWarning,
+            match=r"^task\(s\) 'frac' look like fractions \(max <= 1\) in a percent table$",
+        ),
+    ):
+        data = CollaborativeData(frame)
+    assert data.tasks.loc["frac", "hi"] == 100.0
+    # a single score <= 1 is not enough to call a task fractional
+    single = long_frame([("a", "x", 55.0), ("b", "x", 75.0), ("a", "y", 0.5)])
     with pytest.warns(DataWarning) as record:
-        CollaborativeData(frame)
-    messages = [str(w.message) for w in record]
-    assert messages[1] == "task(s) 'frac' look like fractions (max <= 1) in a percent table"
-    assert len(messages) == 2
+        CollaborativeData(single)
+    assert len(record) == 1
 
 
 def test_warns_llm_without_family(scores: pd.DataFrame) -> None:
@@ -766,6 +789,47 @@ def test_drop_cells_keeps_unobserved_rows(data: CollaborativeData) -> None:
     assert data.drop_cells(mask).observed_counts("llm").to_dict() == {"a": 0, "b": 2, "c": 1}
     with pytest.raises(DataError, match="matches no scored LLM"):
         data.drop_cells([4], allow_unobserved=False)
+
+
+def test_derived_objects_do_not_warn_again() -> None:
+    """select/drop_cells/with_scores re-validate without repeating construction warnings."""
+    frame = long_frame([("a", "x", 0.5), ("a", "y", 0.7), ("b", "x", 0.6)])
+    llms = pd.DataFrame({"family": ["f", "g"], "size": [np.nan, np.nan]}, index=["a", "b"])
+    with pytest.warns(DataWarning, match="LLM factor 'size' is missing for every LLM"):
+        data = CollaborativeData(frame, llms, score_range=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert data.select(llms=["a"]).n_observed == 2
+        assert data.drop_cells([0]).n_observed == 2
+    plain = CollaborativeData(frame, score_range=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plain.with_scores(frame.iloc[:2]).n_observed == 2
+        assert plain.select(tasks=["x"]).n_observed == 2
+    with pytest.warns(DataWarning, match=r"dropped: \(llm, task\) = \('b', 'x'\)"):
+        plain.with_scores(long_frame([("a", "x", 0.1), ("b", "x", None)]))
+
+
+def test_select_keeps_factor_types() -> None:
+    """A subset must not re-decide whether a factor is numeric or text."""
+    frame = long_frame([("a", "x", 0.5), ("b", "x", 0.6), ("c", "x", 0.7)])
+    llms = pd.DataFrame(
+        {"family": ["f"] * 3, "tag": ["open", "closed", "1"]}, index=["a", "b", "c"]
+    )
+    data = CollaborativeData(frame, llms, score_range=(0, 1))
+    assert data.llms["tag"].tolist() == ["open", "closed", "1"]
+    sub = data.select(llms=["a", "c"])
+    assert sub.llms["tag"].tolist() == ["open", "1"]
+    only_number = data.select(llms=["c"])
+    assert only_number.llms["tag"].tolist() == ["1"]
+    assert only_number.llm_factor_names == []
+    pd.testing.assert_frame_equal(data.drop_cells([1]).llms, data.llms)
+
+
+def test_drop_cells_bad_selection(data: CollaborativeData) -> None:
+    message = "which must be row positions below 5 or a boolean mask of length 5"
+    assert problems_of(data.drop_cells, [7]) == (message,)
+    assert problems_of(data.drop_cells, np.ones(3, dtype=bool)) == (message,)
 
 
 def test_with_scores(data: CollaborativeData) -> None:

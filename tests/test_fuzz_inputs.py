@@ -8,10 +8,10 @@ exception, and any warning other than :class:`DataWarning`, is a bug.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import io
-import math
 import os
 import warnings
 from collections.abc import Callable
@@ -36,7 +36,7 @@ from bayes_cpp import (
 from bayes_cpp.readers import read_csv_frame
 
 #: Examples per test; raise it locally (e.g. 2000) to hunt for new bugs.
-N_EXAMPLES = int(os.environ.get("BAYES_CPP_FUZZ_EXAMPLES", "60"))
+N_EXAMPLES = int(os.environ.get("BAYES_CPP_FUZZ_EXAMPLES", "80"))
 FUZZ = settings(
     max_examples=N_EXAMPLES,
     deadline=None,
@@ -73,9 +73,10 @@ def _outcome(call: Callable[[], Any]) -> Any:
         try:
             result = call()
         except DataError as err:
-            assert err.problems, "a DataError must list at least one problem"
-            assert all(isinstance(p, str) and p for p in err.problems)
-            return err
+            result = err
+    if isinstance(result, DataError):
+        assert result.problems, "a DataError must list at least one problem"
+        assert all(isinstance(p, str) and p for p in result.problems)
     if isinstance(result, CollaborativeData):
         _check_consistent(result)
     return result
@@ -126,7 +127,83 @@ def csv_texts(draw: st.DrawFn) -> str:
     return text
 
 
-ANY_TEXT = st.one_of(csv_texts(), csv_texts(), st.text(max_size=60))
+#: Cells of nearly valid files: mostly numbers in 0..1 or missing markers, some junk.
+GOOD_CELL = st.one_of(
+    st.floats(0, 1).map(repr),
+    st.sampled_from(["", "-", "NA", "0.5", " 0.25 ", "1", "0", "1e-3"]),
+)
+MOSTLY_GOOD_CELL = st.one_of(GOOD_CELL, GOOD_CELL, GOOD_CELL, GOOD_CELL, CELL_TEXT)
+
+
+def _cells(draw: st.DrawFn) -> st.SearchStrategy[str]:
+    """Half of the nearly valid files are clean; the others have some junk cells."""
+    return GOOD_CELL if draw(st.booleans()) else MOSTLY_GOOD_CELL
+
+
+LLM_NAMES = st.sampled_from(["a", "b", "c", "d", " a", "Ω-7B", "模型"])
+TASK_NAMES = st.sampled_from(["x", "y", "z", "x ", "é", "task"])
+
+
+def _join(draw: st.DrawFn, rows: list[list[str]]) -> str:
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = [",".join(row) for row in rows]
+    if draw(st.integers(0, 4)) == 0:
+        lines.insert(draw(st.integers(1, len(lines))), "")
+    text = newline.join(lines) + newline
+    return ("\ufeff" + text) if draw(st.booleans()) else text
+
+
+@st.composite
+def wide_csv_texts(draw: st.DrawFn) -> str:
+    """Wide score files that are valid more often than not."""
+    tasks = draw(st.lists(TASK_NAMES, min_size=1, max_size=4, unique=True))
+    llms = draw(st.lists(LLM_NAMES, min_size=1, max_size=5, unique=True))
+    rows = [[draw(st.sampled_from(["", "llm", "model"])), *tasks]]
+    cell = _cells(draw)
+    rows += [[name, *(draw(cell) for _ in tasks)] for name in llms]
+    return _join(draw, rows)
+
+
+@st.composite
+def long_csv_texts(draw: st.DrawFn) -> str:
+    """Long score files (llm, task, score) that are valid more often than not."""
+    pairs = draw(st.lists(st.tuples(LLM_NAMES, TASK_NAMES), min_size=1, max_size=8, unique=True))
+    rows = [["llm", "task", "score"]]
+    cell = _cells(draw)
+    rows += [[llm, task, draw(cell)] for llm, task in pairs]
+    return _join(draw, rows)
+
+
+@st.composite
+def factor_csv_texts(draw: st.DrawFn) -> str:
+    """LLM or task factor files for the names above, valid more often than not."""
+    if draw(st.booleans()):
+        names = draw(st.lists(LLM_NAMES, min_size=1, max_size=5, unique=True))
+        rows = [["llm", "family", "size"]]
+        cell = _cells(draw)
+        rows += [[n, draw(st.sampled_from(["f", "g", ""])), draw(cell)] for n in names]
+        return _join(draw, rows)
+    names = draw(st.lists(TASK_NAMES, min_size=1, max_size=4, unique=True))
+    fields = {
+        "category": st.sampled_from(["r", "m", ""]),
+        "lo": st.sampled_from(["0", "", "0.0"]),
+        "hi": st.sampled_from(["1", "100", "", "0"]),
+        "chance": st.sampled_from(["0", "0.25", "", "1"]),
+        "higher_is_better": st.sampled_from(["true", "false", "yes", "1", ""]),
+    }
+    chosen = [f for f in fields if draw(st.integers(0, 3))]
+    if draw(st.booleans()):  # tasks as rows
+        rows = [["task", *chosen]]
+        rows += [[n, *(draw(fields[f]) for f in chosen)] for n in names]
+    else:  # tasks as columns, field names in the first column
+        rows = [["", *names]]
+        rows += [[f, *(draw(fields[f]) for _ in names)] for f in chosen]
+    return _join(draw, rows)
+
+
+ANY_TEXT = st.one_of(
+    csv_texts(), csv_texts(), wide_csv_texts(), long_csv_texts(), st.text(max_size=60)
+)
 ANY_BYTES = st.one_of(
     ANY_TEXT.map(lambda t: t.encode("utf-8")),
     st.binary(max_size=60),
@@ -211,10 +288,49 @@ def frames(draw: st.DrawFn, required: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 @st.composite
+def wide_frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Score matrices that are valid more often than not, with assorted dtypes."""
+    llms = draw(st.lists(st.sampled_from(["a", "b", "c", " c", "d"]), min_size=1, max_size=4))
+    tasks = draw(
+        st.lists(st.sampled_from(["x", "y", "z", "x "]), min_size=1, max_size=3, unique=True)
+    )
+    cell = st.one_of(st.floats(0, 1), st.just(np.nan), st.sampled_from(["-", "0.5", ""]))
+    if draw(st.booleans()):
+        cell = st.one_of(cell, cell, cell, OBJECTS)
+    frame = pd.DataFrame(index=pd.Index(llms, dtype=object))
+    for task in tasks:
+        values = draw(st.lists(cell, min_size=len(llms), max_size=len(llms)))
+        column = pd.Series(values, index=frame.index, dtype=object)
+        dtype = draw(st.sampled_from(["object", "object", "float", "string"]))
+        if dtype != "object":
+            with contextlib.suppress(TypeError, ValueError):
+                column = column.astype("float64" if dtype == "float" else "string")
+        frame[task] = column
+    return frame
+
+
+@st.composite
 def scores_frames(draw: st.DrawFn) -> pd.DataFrame:
     """Long score frames that are often nearly valid."""
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 2))
+    if kind == 0:
         return draw(frames(required=("llm", "task", "score")))
+    if kind == 1:
+        pairs = draw(
+            st.lists(
+                st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["x", "y", "z"])),
+                min_size=1,
+                max_size=9,
+                unique=True,
+            )
+        )
+        junk = st.floats(0, 1)
+        if draw(st.booleans()):
+            junk = st.one_of(junk, junk, junk, OBJECTS)
+        values = draw(st.lists(junk, min_size=len(pairs), max_size=len(pairs)))
+        frame = pd.DataFrame(pairs, columns=["llm", "task"])
+        frame["score"] = pd.Series(values, dtype=object)
+        return frame
     n = draw(st.integers(min_value=0, max_value=8))
     llm = draw(
         st.lists(st.one_of(st.sampled_from(["a", "b", "c", " a"]), OBJECTS), min_size=n, max_size=n)
@@ -237,6 +353,26 @@ def factor_tables(draw: st.DrawFn, key: str, names: tuple[str, ...]) -> pd.DataF
     """Factor tables indexed by (mostly) known names, with random columns."""
     if draw(st.integers(0, 3)) == 0:
         return None
+    if draw(st.booleans()):
+        # a valid table for every known name, with a random extra factor
+        n = len(names)
+        good = pd.DataFrame(index=pd.Index(names, name=key))
+        if key == "llm":
+            good["family"] = draw(
+                st.lists(st.sampled_from(["f", "g", None]), min_size=n, max_size=n)
+            )
+        else:
+            good["category"] = draw(st.lists(st.sampled_from(["r", "m"]), min_size=n, max_size=n))
+            good["lo"] = 0.0
+            good["hi"] = draw(st.sampled_from([1.0, 100.0, np.nan]))
+            good["chance"] = draw(st.lists(st.floats(0, 0.9), min_size=n, max_size=n))
+            good["higher_is_better"] = draw(
+                st.lists(st.sampled_from([True, False, "yes", "no", 1, 0]), min_size=n, max_size=n)
+            )
+        extra = draw(NAMES)
+        if extra not in good.columns and extra != key:
+            good[extra] = draw(columns(n)).to_numpy()
+        return good.reset_index() if draw(st.booleans()) else good
     if draw(st.integers(0, 3)) == 0:
         return draw(frames(required=(key,)))
     rows = draw(st.lists(st.one_of(st.sampled_from(names), NAMES), max_size=5))
@@ -264,7 +400,16 @@ def factor_tables(draw: st.DrawFn, key: str, names: tuple[str, ...]) -> pd.DataF
     return table
 
 
-KWARGS = st.fixed_dictionaries(
+GOOD_KWARGS = st.fixed_dictionaries(
+    {},
+    optional={
+        "score_range": st.sampled_from([(0, 1), (0, 100), None]),
+        "aggregate": st.sampled_from(["mean", "last", None]),
+        "allow_unobserved": st.booleans(),
+        "categories": st.sampled_from([None, ["r", "m"]]),
+    },
+)
+BAD_KWARGS = st.fixed_dictionaries(
     {},
     optional={
         "score_range": st.sampled_from(
@@ -288,6 +433,58 @@ KWARGS = st.fixed_dictionaries(
         "categories": st.sampled_from([None, ["r"], ["r", "m"], [], "r", [1, None]]),
     },
 )
+
+
+KWARGS = st.one_of(GOOD_KWARGS, BAD_KWARGS)
+
+
+@st.composite
+def coherent_cases(
+    draw: st.DrawFn,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
+    """Scores with factor tables that describe exactly the scored names (mostly valid)."""
+    pairs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["x", "y", "z"])),
+            min_size=1,
+            max_size=9,
+            unique=True,
+        )
+    )
+    value = st.one_of(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.none())
+    if draw(st.integers(0, 3)) == 0:
+        value = st.one_of(value, OBJECTS)
+    scores = pd.DataFrame(pairs, columns=["llm", "task"])
+    scores["score"] = pd.Series(draw(st.lists(value, min_size=len(pairs), max_size=len(pairs))))
+    if draw(st.integers(0, 4)) == 0:  # a duplicated row
+        scores = pd.concat([scores, scores.iloc[:1]], ignore_index=True)
+    kwargs: dict[str, Any] = {"score_range": draw(st.sampled_from([(0, 1), None]))}
+    if draw(st.booleans()):
+        kwargs["aggregate"] = draw(st.sampled_from(["mean", "first", "max"]))
+    llm_names = list(dict.fromkeys(scores["llm"])) + draw(st.sampled_from([[], ["new"]]))
+    task_names = list(dict.fromkeys(scores["task"])) + draw(st.sampled_from([[], ["new"]]))
+    kwargs["allow_unobserved"] = draw(st.booleans())
+    llms = tasks = None
+    if draw(st.booleans()):
+        n = len(llm_names)
+        llms = pd.DataFrame(index=pd.Index(llm_names, name="llm"))
+        llms["family"] = draw(st.lists(st.sampled_from(["f", "g", None]), min_size=n, max_size=n))
+        if draw(st.booleans()):
+            llms["size"] = draw(columns(n)).to_numpy()
+    if draw(st.booleans()):
+        n = len(task_names)
+        tasks = pd.DataFrame(index=pd.Index(task_names, name="task"))
+        tasks["category"] = draw(st.lists(st.sampled_from(["r", "m"]), min_size=n, max_size=n))
+        tasks["hi"] = draw(st.sampled_from([1.0, 100.0, np.nan]))
+        tasks["chance"] = draw(st.lists(st.floats(0, 0.9), min_size=n, max_size=n))
+        tasks["higher_is_better"] = draw(
+            st.lists(st.sampled_from([True, False, "yes", "no", 1, 0]), min_size=n, max_size=n)
+        )
+        if draw(st.booleans()):
+            tasks["shots"] = draw(columns(n)).to_numpy()
+        if draw(st.booleans()):
+            tasks = tasks.reset_index()
+    return scores, llms, tasks, kwargs
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +512,9 @@ def test_read_csv_frame_stringio(text: str) -> None:
         assert result.shape[1] >= 1
         assert result.columns.is_unique
         assert all(isinstance(c, str) for c in result.columns)
+        # no invented headers ("x.1", "Unnamed: 2") and no cell silently used as index
+        assert all(c in text for c in result.columns)
+        assert isinstance(result.index, pd.RangeIndex)
 
 
 @FUZZ
@@ -331,6 +531,9 @@ def test_score_readers(fuzz_dir: Path, content: bytes, kwargs: dict[str, Any]) -
     ):
         result = _outcome(reader)
         assert isinstance(result, CollaborativeData | DataError)
+        if isinstance(result, CollaborativeData):
+            text = content.decode("utf-8")
+            assert all(name in text for name in result.llm_names + result.task_names)
 
 
 @FUZZ
@@ -350,7 +553,12 @@ def test_factor_readers(fuzz_dir: Path, content: bytes) -> None:
 
 
 @FUZZ
-@given(llm_text=csv_texts(), task_text=csv_texts(), score_text=csv_texts(), kwargs=KWARGS)
+@given(
+    llm_text=st.one_of(csv_texts(), factor_csv_texts()),
+    task_text=st.one_of(csv_texts(), factor_csv_texts()),
+    score_text=st.one_of(csv_texts(), wide_csv_texts(), long_csv_texts()),
+    kwargs=KWARGS,
+)
 def test_readers_combined(
     fuzz_dir: Path, llm_text: str, task_text: str, score_text: str, kwargs: dict[str, Any]
 ) -> None:
@@ -371,6 +579,53 @@ def test_readers_combined(
     tasks=factor_tables("task", ("x", "y", "z")),
     kwargs=KWARGS,
 )
+@example(  # a text higher_is_better column crashed in astype(float)
+    scores=pd.DataFrame({"llm": ["a", "b"], "task": ["x", "y"], "score": [0.0, 0.5]}),
+    llms=None,
+    tasks=pd.DataFrame(
+        {"category": ["r", "r"], "higher_is_better": ["", "perhaps"]}, index=["x", "y"]
+    ),
+    kwargs={},
+)
+@example(  # yes/no column with an empty cell: astype(float) of ""
+    scores=pd.DataFrame({"llm": [False, False], "task": [0.0, 1.0], "score": [0.0, 0.0]}),
+    llms=None,
+    tasks=pd.DataFrame(
+        {"category": ["r", "r"], "higher_is_better": pd.Series(["", False], dtype=object)},
+        index=["0.0", "1.0"],
+    ),
+    kwargs={},
+)
+@example(  # a timestamp in the lo column crashed in astype(float)
+    scores=pd.DataFrame({"llm": ["a"], "task": ["x"], "score": [0.5]}),
+    llms=None,
+    tasks=pd.DataFrame({"category": ["r"], "lo": [dt.datetime(2024, 1, 1)]}, index=["x"]),
+    kwargs={},
+)
+@example(  # an all-missing family column could not take the LLM names (LossySetitemError)
+    scores=pd.DataFrame({"llm": [0.0], "task": [0.0], "score": [0.0]}),
+    llms=pd.DataFrame({"family": [np.nan]}, index=["0.0"]),
+    tasks=None,
+    kwargs={"score_range": (0, 1)},
+)
+@example(  # a repeated "llm" column crashed in clean_names (length mismatch)
+    scores=pd.DataFrame([[None, None, None, None]], columns=["llm", "task", "score", "llm"]),
+    llms=None,
+    tasks=None,
+    kwargs={},
+)
+@example(  # two columns named "size" after stripping (found in review, not by the fuzzer)
+    scores=pd.DataFrame({"llm": ["a"], "task": ["x"], "score": [0.5]}),
+    llms=pd.DataFrame([["f", 1, 2]], index=["a"], columns=["family", "size", " size"]),
+    tasks=None,
+    kwargs={"score_range": (0, 1)},
+)
+@example(  # unscored task without bounds: "scores range nan..nan" (found in review)
+    scores=pd.DataFrame({"llm": ["a"], "task": ["x"], "score": [50.0]}),
+    llms=None,
+    tasks=pd.DataFrame({"category": ["r", "r"]}, index=["x", "z"]),
+    kwargs={"allow_unobserved": True},
+)
 def test_constructor_random_frames(
     scores: pd.DataFrame,
     llms: pd.DataFrame | None,
@@ -378,6 +633,38 @@ def test_constructor_random_frames(
     kwargs: dict[str, Any],
 ) -> None:
     _outcome(lambda: CollaborativeData(scores, llms, tasks, **kwargs))
+
+
+@FUZZ
+@given(case=coherent_cases())
+def test_constructor_coherent_tables(
+    case: tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]],
+) -> None:
+    """Mostly valid data: the constructor and from_long agree, derived objects stay valid."""
+    scores, llms, tasks, kwargs = case
+    result = _outcome(lambda: CollaborativeData(scores, llms, tasks, **kwargs))
+    renamed = scores.rename(columns={"llm": "model", "score": "acc"})
+    again = _outcome(
+        lambda: CollaborativeData.from_long(
+            renamed, llm="model", score="acc", llms=llms, tasks=tasks, **kwargs
+        )
+    )
+    assert type(again) is type(result)
+    if isinstance(result, DataError):
+        assert isinstance(again, DataError)
+        assert again.problems == result.problems
+        return
+    assert again == result
+    _outcome(lambda: result.select(llms=result.llm_names[:1]))
+    _outcome(lambda: result.drop_cells([0]))
+    back = _outcome(lambda: CollaborativeData.from_xarray(result.to_xarray()))
+    assert back == result
+    wide = _outcome(
+        lambda: CollaborativeData.from_wide(
+            result.to_wide(), llms=result.llms, tasks=result.tasks, allow_unobserved=True
+        )
+    )
+    assert wide == result
 
 
 @FUZZ
@@ -398,11 +685,25 @@ def test_from_long_random_frames(
 
 @FUZZ
 @given(
-    frame=frames(),
+    frame=st.one_of(frames(), wide_frames()),
     orientation=st.sampled_from(["llm_rows", "task_rows", "diagonal"]),
     llms=factor_tables("llm", ("a", "b", "c")),
     tasks=factor_tables("task", ("x", "y", "z")),
     kwargs=KWARGS,
+)
+@example(  # "~" on an object array of bools (string dtype with <NA>) -> DeprecationWarning
+    frame=pd.DataFrame({"a": pd.Series([None, None, None], dtype="string")}),
+    orientation="task_rows",
+    llms=None,
+    tasks=None,
+    kwargs={},
+)
+@example(  # category dtype cells
+    frame=pd.DataFrame({"x": pd.Series(["1", None], dtype="category")}, index=["a", "b"]),
+    orientation="llm_rows",
+    llms=None,
+    tasks=None,
+    kwargs={"score_range": (0, 1)},
 )
 def test_from_wide_random_frames(
     frame: pd.DataFrame,
@@ -421,6 +722,7 @@ def test_from_wide_random_frames(
         again = _outcome(lambda: CollaborativeData.from_xarray(result.to_xarray()))
         assert isinstance(again, CollaborativeData)
         pd.testing.assert_frame_equal(again.to_wide(), result.to_wide())
+        assert again == result
 
 
 @FUZZ
@@ -438,4 +740,3 @@ def test_huge_and_tiny_numbers_in_wide_csv(fuzz_dir: Path, values: list[float]) 
     else:
         assert isinstance(result, DataError)
         assert any("cannot infer score bounds" in p for p in result.problems)
-    assert math.isfinite(lo)

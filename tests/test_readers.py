@@ -36,7 +36,12 @@ def problems_of(call: object, *args: object, **kwargs: object) -> tuple[str, ...
 # ------------------------------------------------------------ wide scores
 def test_wide_csv_like_real_files(tmp_path: Path) -> None:
     """UTF-8 BOM, empty first header cell, '-' and empty cells as missing."""
-    text = "\ufeff,ARC,HellaSwag,MMLU\nLLaMA-7B,51.0,-,35.1\nFalcon-7B,47.9,78.1,\nMPT-7B, 47.7 ,77.6,30.8\n"
+    text = (
+        "\ufeff,ARC,HellaSwag,MMLU\n"
+        "LLaMA-7B,51.0,-,35.1\n"
+        "Falcon-7B,47.9,78.1,\n"
+        "MPT-7B, 47.7 ,77.6,30.8\n"
+    )
     path = write(tmp_path, text)
     data = read_wide_csv(path, score_range=(0, 100))
     assert data.llm_names == ["LLaMA-7B", "Falcon-7B", "MPT-7B"]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bayes_cpp import ModelSpec, Prior, SpecError, available_specs, load_spec
+from bayes_cpp.spec import DEFAULT_PRIORS
+
+
+def test_shipped_specs_load_and_roundtrip():
+    names = available_specs()
+    assert {"hbmf", "hbmf_robust", "bpmf", "factors_only"} <= set(names)
+    for name in names:
+        spec = load_spec(name)
+        assert spec.name == name
+        again = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+        assert again == spec
+
+
+def test_default_spec_content():
+    spec = load_spec("hbmf")
+    assert spec.rank == 2
+    assert spec.hierarchy
+    assert spec.chance_floor
+    assert [f.name for f in spec.llm_features] == ["log_params", "log_tokens"]
+    assert load_spec("bpmf").hierarchy is False
+    assert load_spec("factors_only").rank == 0
+    assert load_spec("hbmf_robust").likelihood == "student_t"
+
+
+def test_every_default_prior_roundtrips_through_json():
+    for key, prior in DEFAULT_PRIORS.items():
+        assert Prior.from_dict(json.loads(json.dumps(prior.to_dict()))) == prior, key
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Prior("Nromal", mu=0, sigma=1),
+            "unknown prior distribution 'Nromal'.*did you mean 'Normal'",
+        ),
+        (lambda: Prior("Normal", mu=0), "prior Normal takes parameters mu, sigma; got mu"),
+        (lambda: Prior("Normal", mu="a", sigma=1), "must be numbers"),
+        (lambda: ModelSpec(rank=-1), "rank must be a non-negative integer"),
+        (lambda: ModelSpec(likelihood="cauchy"), "likelihood must be 'normal' or 'student_t'"),
+        (
+            lambda: ModelSpec(priors={"llm_bias_sigma": Prior("Normal", mu=0, sigma=1)}),
+            "is a scale: use a positive distribution",
+        ),
+        (lambda: ModelSpec.from_dict({"rnak": 2}), "unknown spec key.*'rnak'.*did you mean 'rank'"),
+        (lambda: load_spec("hbfm"), "unknown model spec 'hbfm'.*did you mean 'hbmf'"),
+    ],
+)
+def test_spec_errors(make, message):
+    with pytest.raises(SpecError, match=message):
+        make()
+
+
+def test_replace_merges_priors():
+    spec = load_spec("hbmf").replace(priors={"intercept": Prior("Normal", mu=1, sigma=1)}, rank=2)
+    assert spec.rank == 2
+    assert spec.prior("intercept").params["mu"] == 1.0
+    assert spec.prior("llm_bias_sigma") == DEFAULT_PRIORS["llm_bias_sigma"]
+
+
+def test_load_spec_from_toml_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'rank = 1\nlikelihood = "student_t"\n[priors]\nintercept = {dist = "Normal", mu = 0.5, sigma = 2}\n'
+    )
+    spec = load_spec(path)
+    assert (spec.name, spec.rank, spec.prior("intercept").params["sigma"]) == ("mine", 1, 2.0)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("rank = [")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_spec(bad)
