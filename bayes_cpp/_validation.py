@@ -7,6 +7,7 @@ them all, so a user fixes a file in one pass.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import warnings
 from collections.abc import Iterable, Sequence
@@ -79,13 +80,15 @@ def suggest(name: str, candidates: Sequence[str]) -> str:
 
 def is_missing_marker(value: Any) -> bool:
     """Return True for NaN/None and the textual missing markers of CSV files."""
-    if value is None:
+    if isinstance(value, str):
+        return value.strip() in MISSING_MARKERS
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float | np.floating) and np.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and value.strip() in MISSING_MARKERS
+    if pd.api.types.is_scalar(value):
+        # float/numpy NaN, Decimal("NaN"), numpy NaT, ...
+        with contextlib.suppress(TypeError, ValueError, ArithmeticError):
+            return bool(pd.isna(value))
+    return False
 
 
 def missing_mask(values: pd.Series) -> pd.Series:

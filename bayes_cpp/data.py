@@ -742,8 +742,9 @@ def _bool_words(values: pd.Series) -> pd.Series:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Return stripped text values, NaN where missing."""
-    return values.astype(object).map(lambda v: np.nan if is_missing_marker(v) else str(v).strip())
+    """Return stripped text values, NaN where missing (also where the text reads "nan")."""
+    text = values.astype(object).map(lambda v: np.nan if is_missing_marker(v) else str(v).strip())
+    return text.where(~missing_mask(text), np.nan)
 
 
 def _numeric_or_text(
@@ -782,7 +783,9 @@ def _numeric_or_text(
         def describe(i: Hashable, col: str = col) -> str:
             return f"{kind} table, row {i!r}, column {col!r}"
 
-        out[col] = coerce_numeric(_bool_words(values), problems, describe)
+        if col == "higher_is_better":  # e.g. "true", "no" next to 1/0
+            values = _bool_words(values)
+        out[col] = coerce_numeric(values, problems, describe)
         if out[col].isna().all():
             problems.warn(f"{kind} factor {col!r} is missing for every {kind}")
     return out

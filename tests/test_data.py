@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import warnings
 from typing import Any
 
@@ -182,6 +183,26 @@ def test_non_finite_score(value: Any) -> None:
     frame = long_frame([("a", "x", 0.5), ("b", "x", value)])
     problems = problems_of(CollaborativeData, frame, score_range=(0, 1))
     assert problems == (f"row 1 (llm='b', task='x'): score {value!r} is not finite",)
+
+
+def test_nan_like_objects_are_missing() -> None:
+    frame = long_frame(
+        [("a", "x", 0.5), ("b", "x", decimal.Decimal("NaN")), ("c", "x", np.float32("nan"))]
+    )
+    with pytest.warns(DataWarning, match=r"^2 row\(s\) with a missing score were dropped"):
+        data = CollaborativeData(frame, score_range=(0, 1))
+    assert data.llm_names == ["a"]
+    llms = pd.DataFrame(
+        {"family": ["f"], "size": [decimal.Decimal("NaN")], "arch": ["NaN"]}, index=["a"]
+    )
+    with pytest.warns(DataWarning) as record:
+        data = CollaborativeData(frame.iloc[:1], llms, score_range=(0, 1))
+    assert [str(w.message) for w in record] == [
+        "LLM factor 'size' is missing for every LLM",
+        "LLM factor 'arch' is missing for every LLM",
+    ]
+    assert data.llms["size"].isna().all()
+    assert data.llms["arch"].isna().all()
 
 
 def test_numeric_strings_are_accepted() -> None:
@@ -383,6 +404,9 @@ def test_higher_is_better_must_be_boolean() -> None:
     )
     data = CollaborativeData(frame, tasks=tasks, score_range=(0, 1))
     assert data.tasks["higher_is_better"].tolist() == [False, True]
+    tasks = pd.DataFrame({"category": ["r", "r"], "higher_is_better": [0, "yes"]}, index=["x", "y"])
+    data = CollaborativeData(frame, tasks=tasks, score_range=(0, 1))
+    assert data.tasks["higher_is_better"].tolist() == [False, True]
     tasks = pd.DataFrame(
         {"category": ["r", "r"], "higher_is_better": ["", "FALSE"]}, index=["x", "y"]
     )
@@ -500,6 +524,10 @@ def test_non_numeric_factor_values(scores: pd.DataFrame) -> None:
     assert problems == (
         "LLM table, row 'b', column 'size': value '13B' is not a number",
         "LLM table, row 'c', column 'year': value 'soon' is not a number",
+    )
+    llms = pd.DataFrame({"family": ["f", "f", "g"], "size": [7, 13, "yes"]}, index=["a", "b", "c"])
+    assert problems_of(CollaborativeData, scores, llms, score_range=(0, 100)) == (
+        "LLM table, row 'c', column 'size': value 'yes' is not a number",
     )
 
 

@@ -114,3 +114,16 @@ def test_forecast_with_two_scores_matches_refit(sim40, fitted):
     assert np.median(diff / scale) < 0.35, diff / scale
     width_ratio = (a.std("sample") / b.std("sample")).values.ravel()
     assert 0.6 < np.median(width_ratio) < 1.6, width_ratio
+
+
+def test_advi_option_gives_chain_draw_posterior(sim40):
+    from bayes_cpp.inference import SamplerConfig, run_inference
+
+    est = BayesCPP("bpmf", random_seed=0)
+    model = est.build_model(sim40.data)
+    config = SamplerConfig(sampler="advi", advi_iterations=3000, draws=50, chains=2)
+    idata = run_inference(model, config, 0)
+    post = idata["posterior"]
+    assert dict(post.sizes)["chain"] == 2 and dict(post.sizes)["draw"] == 50
+    assert post.attrs["bayes_cpp_sampler"] == "advi"
+    assert np.isfinite(post["llm_bias"].values).all()
