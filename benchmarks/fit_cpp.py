@@ -40,7 +40,9 @@ def main(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "wall_seconds": round(wall, 1),
         "sampling_seconds": est.idata_["posterior"].attrs.get("bayes_cpp_wall_seconds"),
-        "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1) if "n_steps" in stats else None,
+        "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1)
+        if "n_steps" in stats
+        else None,
         "ok": report.ok,
         "max_rhat": round(report.max_rhat, 4),
         "min_ess_bulk": round(report.min_ess_bulk, 1),
@@ -63,7 +65,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", default="cpp-crowdsourced")
     parser.add_argument("--spec", default="hbmf")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=None, help="draws = tune (default: estimator's)")
+    parser.add_argument(
+        "--draws", type=int, default=None, help="draws = tune (default: estimator's)"
+    )
     parser.add_argument("--json", default=None)
     return parser.parse_args(argv)
 
