@@ -198,13 +198,7 @@ def diagnose(
         if "diverging" in stats_ds:
             n_div = int(stats_ds["diverging"].sum())
         if "energy" in stats_ds:
-            min_bfmi = float(
-                np.min(
-                    azs.bfmi(idata).to_numpy()
-                    if hasattr(azs.bfmi(idata), "to_numpy")
-                    else _bfmi(stats_ds)
-                )
-            )
+            min_bfmi = float(azs.bfmi(idata)["energy"].min())
     thresholds = {"rhat_max": rhat_max, "ess_min": ess_min, "bfmi_min": bfmi_min}
     ok = (
         bool((table["max_rhat"] <= rhat_max).all())
@@ -229,11 +223,6 @@ def diagnose(
             stacklevel=2,
         )
     return report
-
-
-def _bfmi(stats_ds: xr.Dataset) -> np.ndarray:
-    energy = stats_ds["energy"].transpose("chain", "draw").to_numpy()
-    return np.square(np.diff(energy, axis=1)).mean(axis=1) / energy.var(axis=1)
 
 
 def summary(

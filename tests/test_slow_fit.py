@@ -124,6 +124,7 @@ def test_advi_option_gives_chain_draw_posterior(sim40):
     config = SamplerConfig(sampler="advi", advi_iterations=3000, draws=50, chains=2)
     idata = run_inference(model, config, 0)
     post = idata["posterior"]
-    assert dict(post.sizes)["chain"] == 2 and dict(post.sizes)["draw"] == 50
+    assert dict(post.sizes)["chain"] == 2
+    assert dict(post.sizes)["draw"] == 50
     assert post.attrs["bayes_cpp_sampler"] == "advi"
     assert np.isfinite(post["llm_bias"].values).all()
