@@ -126,7 +126,7 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "task_loading_sigma": Prior("HalfNormal", sigma=0.7),
     "llm_loading_coef": Prior("Normal", mu=0.0, sigma=0.5),
     "task_loading_coef": Prior("Normal", mu=0.0, sigma=0.5),
-    "noise_log_mu": Prior("Normal", mu=-3.0, sigma=0.7),
+    "noise_log_mu": Prior("Normal", mu=-3.5, sigma=1.0),
     "noise_log_sigma": Prior("HalfNormal", sigma=0.3),
     "noise_nu": Prior("Gamma", alpha=3.0, beta=0.2),
 }

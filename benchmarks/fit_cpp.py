@@ -29,6 +29,15 @@ def main(args: argparse.Namespace) -> dict:
         warnings.simplefilter("ignore")
         report = est.diagnose(warn=False)
     stats = est.idata_["sample_stats"].to_dataset()
+    # Forecast cost: a held-in LLM re-forecast from its design and two scores
+    # (conditioning per posterior draw, no refit).
+    target = data.observed_counts("llm").idxmax()
+    row = data.llms.loc[target]
+    two = data.scores[data.scores["llm"] == target].head(2).set_index("task")["score"].to_dict()
+    factors = {c: row[c] for c in est.llm_design_.columns}
+    t0 = time.perf_counter()
+    est.forecast(row["family"], factors=factors, scores=two, name="again")
+    forecast_seconds = time.perf_counter() - t0
     result = {
         "dataset": args.dataset,
         "spec": est.spec_.name,
@@ -40,6 +49,7 @@ def main(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "wall_seconds": round(wall, 1),
         "sampling_seconds": est.idata_["posterior"].attrs.get("bayes_cpp_wall_seconds"),
+        "forecast_seconds_2_scores": round(forecast_seconds, 2),
         "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1)
         if "n_steps" in stats
         else None,

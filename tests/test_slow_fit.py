@@ -128,3 +128,15 @@ def test_advi_option_gives_chain_draw_posterior(sim40):
     assert dict(post.sizes)["draw"] == 50
     assert post.attrs["bayes_cpp_sampler"] == "advi"
     assert np.isfinite(post["llm_bias"].values).all()
+
+
+def test_compare_ranks_prefers_a_latent_rank():
+    """On rank-2 data, LOO ranks a rank-2 model above an additive (rank-0) one."""
+    from bayes_cpp.model_selection import compare_ranks
+
+    sim = simulate(30, 10, rank=2, density=0.7, noise=0.02, random_seed=5)
+    table = compare_ranks(
+        sim.data, ranks=(0, 2), random_seed=1, draws=150, tune=150, chains=2, cores=2
+    )
+    assert list(table.index) == ["rank=2", "rank=0"]
+    assert table.loc["rank=0", "elpd_diff"] > 2 * table.loc["rank=0", "dse"]
