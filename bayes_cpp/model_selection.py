@@ -30,12 +30,14 @@ def loo(est: BayesCPP) -> Any:
         model = getattr(est, "pymc_model_", None) or est.build_model(est.data_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            pm.compute_log_likelihood(idata, model=model, progressbar=False)
+            # Only the score likelihood: the imputation network's observed
+            # features also have log-likelihood terms, which LOO must not mix in.
+            pm.compute_log_likelihood(idata, var_names=["score"], model=model, progressbar=False)
     with warnings.catch_warnings():
         # High Pareto-k values are expected for per-cell MF models; they are
         # reported in the result, not as a warning per call.
         warnings.simplefilter("ignore", UserWarning)
-        return azs.loo(idata)
+        return azs.loo(idata, var_name="score")
 
 
 def compare_ranks(
@@ -62,4 +64,4 @@ def compare_ranks(
         results[f"rank={rank}"] = est.idata_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return azs.compare(results)
+        return azs.compare(results, var_name="score")

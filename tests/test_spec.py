@@ -76,3 +76,15 @@ def test_load_spec_from_toml_path(tmp_path):
     bad.write_text("rank = [")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_spec(bad)
+
+
+def test_specs_resolve_by_name_outside_the_repo(tmp_path):
+    """Run from an unrelated folder: the installed package (or the source tree) finds specs."""
+    import subprocess
+    import sys
+
+    code = "from bayes_cpp.spec import load_spec; print(load_spec('hbmf').rank)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "2"
