@@ -19,7 +19,7 @@ import bayes_cpp as bc
 
 def main(args: argparse.Namespace) -> dict:
     data = bc.datasets.load(args.dataset)
-    est = bc.BayesCPP(args.spec, random_seed=args.seed)
+    est = bc.BayesCPP(args.spec, rank=args.rank, random_seed=args.seed)
     if args.draws:
         est.set_params(draws=args.draws, tune=args.draws)
     start = time.perf_counter()
@@ -74,6 +74,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cpp-crowdsourced")
     parser.add_argument("--spec", default="hbmf")
+    parser.add_argument("--rank", type=int, default=None, help="override the spec's rank")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--draws", type=int, default=None, help="draws = tune (default: estimator's)"
