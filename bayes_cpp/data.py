@@ -9,7 +9,7 @@ does not import PyMC.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -975,10 +975,3 @@ def _check_bounds(long: pd.DataFrame, task_table: pd.DataFrame, problems: Proble
             f"{row} (llm={llm!r}, task={task!r}): score {score:g} outside "
             f"the task's bounds [{low:g}, {high:g}]"
         )
-
-
-def table_from_mapping(rows: Mapping[str, Mapping[str, Any]], key: str) -> pd.DataFrame:
-    """Build a factor table from ``{name: {column: value}}`` (handy in tests/docs)."""
-    frame = pd.DataFrame.from_dict(dict(rows), orient="index")
-    frame.index.name = key
-    return frame

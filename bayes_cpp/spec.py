@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -348,9 +348,3 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ModelSpec) -> ModelSpec:
         raise SpecError(f"spec file {path} is not valid TOML: {exc}") from None
     record.setdefault("name", path.stem)
     return ModelSpec.from_dict(record)
-
-
-def spec_names(specs: Sequence[str] | None = None) -> list[str]:
-    """Validate a list of spec names (all shipped specs if None)."""
-    names = available_specs()
-    return list(specs) if specs is not None else names
