@@ -8,6 +8,8 @@ Built only on the public API. Subcommands:
 * ``predict --fit FIT.nc [--llm ...] [--task ...] [--csv OUT]``: posterior
   summaries of predicted scores.
 * ``diagnose --fit FIT.nc``: convergence report on identified quantities.
+* ``evaluate --dataset NAME | --scores CSV ... --protocol random ...``: the
+  evaluation harness; prints a Markdown table, optionally writes JSON.
 """
 
 from __future__ import annotations
@@ -120,6 +122,53 @@ def _diagnose(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _list(text: str | None, kind: type = str) -> list | None:
+    if text is None:
+        return None
+    return [kind(v.strip()) for v in text.split(",") if v.strip()]
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from bayes_cpp.evaluation import PAPER_TABLE5_TASKS, evaluate, paper_table4_llms
+
+    data = _load_data(args)
+    holdout = _list(args.holdout, float) or [0.05]
+    ks = _list(args.k, int) or [0]
+    llms = paper_table4_llms(data) if args.llms == "paper" else _list(args.llms)
+    tasks = list(PAPER_TABLE5_TASKS) if args.tasks == "paper" else _list(args.tasks)
+    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    result = evaluate(
+        data,
+        args.protocol,
+        methods=_list(args.methods) or [],
+        holdout=holdout[0] if len(holdout) == 1 else holdout,
+        seeds=args.seeds,
+        k=ks[0] if len(ks) == 1 else ks,
+        llms=llms,
+        tasks=tasks,
+        random_seed=args.seed,
+        sampler=sampler,
+        progress=not args.no_progress,
+    )
+    print(result.to_markdown())
+    print(f"\n{result.settings['wall_seconds']} s on {result.settings['machine']}")
+    if args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}")
+    if args.cells:
+        result.cells.to_csv(args.cells, index=False)
+        print(f"wrote {len(result.cells)} cell rows to {args.cells}")
+    return 0
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", help="a name from `bayes-cpp datasets`")
+    p.add_argument("--scores", help="score CSV (wide: LLM rows; --long for llm,task,score)")
+    p.add_argument("--long", action="store_true", help="--scores is long format")
+    p.add_argument("--llm-factors", help="LLM factor CSV")
+    p.add_argument("--task-factors", help="task factor CSV")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="bayes-cpp", description=__doc__.splitlines()[0])
@@ -134,11 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_specs)
 
     p = sub.add_parser("fit", help="fit a model and save it")
-    p.add_argument("--dataset", help="a name from `bayes-cpp datasets`")
-    p.add_argument("--scores", help="score CSV (wide: LLM rows; --long for llm,task,score)")
-    p.add_argument("--long", action="store_true", help="--scores is long format")
-    p.add_argument("--llm-factors", help="LLM factor CSV")
-    p.add_argument("--task-factors", help="task factor CSV")
+    _add_data_arguments(p)
     p.add_argument("--spec", default="hbmf", help="model spec name or TOML path")
     p.add_argument("--rank", type=int, default=None)
     p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro", "advi"])
@@ -161,6 +206,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagnose", help="convergence report of a saved fit")
     p.add_argument("--fit", required=True)
     p.set_defaults(func=_diagnose)
+
+    from bayes_cpp.evaluation import DEFAULT_METHODS, EVALUATION_SAMPLER, PROTOCOLS
+
+    p = sub.add_parser(
+        "evaluate",
+        help="compare methods under a protocol of the CPP paper",
+        description="Hide cells by a protocol, fit every method on the rest, score the hidden "
+        "cells (Markdown table on stdout; --json for everything).",
+    )
+    _add_data_arguments(p)
+    p.add_argument("--protocol", default="random", choices=PROTOCOLS)
+    p.add_argument("--holdout", default="0.05", help="random: hidden fraction(s), comma-separated")
+    p.add_argument("--seeds", type=int, default=5, help="number of random splits (seeds 0..n-1)")
+    p.add_argument("--k", default="0", help="holdouts: revealed scores per newcomer, e.g. 0,2")
+    p.add_argument(
+        "--llms",
+        help="llm-holdout: comma-separated LLMs, or 'paper' (those of Table 4 in the data)",
+    )
+    p.add_argument("--tasks", help="task-holdout: comma-separated tasks, or 'paper' (Table 5)")
+    p.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help="comma-separated spec and baseline names (default: %(default)s)",
+    )
+    p.add_argument("--draws", type=int, default=EVALUATION_SAMPLER["draws"])
+    p.add_argument("--tune", type=int, default=EVALUATION_SAMPLER["tune"])
+    p.add_argument("--chains", type=int, default=EVALUATION_SAMPLER["chains"])
+    p.add_argument("--seed", type=int, default=0, help="random seed of fits and predictions")
+    p.add_argument("--json", help="write settings, metrics and fit records here")
+    p.add_argument("--cells", help="write per-cell scores to this CSV")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_evaluate)
     return parser
 
 

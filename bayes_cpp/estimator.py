@@ -162,20 +162,6 @@ class BayesCPP:
                     f"fit needs a CollaborativeData, not {type(data).__name__} (see bayes_cpp.datasets.load)"
                 ]
             )
-        unobserved = [
-            f"{label} {name!r} has no observed score"
-            for kind, label in ((dims.LLM, "LLM"), (dims.TASK, "task"))
-            for name, n in data.observed_counts(kind).items()  # type: ignore[arg-type]
-            if n == 0
-        ]
-        if unobserved:
-            raise DataError(
-                [
-                    *unobserved,
-                    "training data needs at least one score per LLM and task; "
-                    "use forecast() for newcomers",
-                ]
-            )
         spec = self.resolved_spec()
         llm_design = build_design(spec.llm_features, data.llms, side="LLM")
         task_design = build_design(spec.task_features, data.tasks, side="task")
@@ -193,7 +179,9 @@ class BayesCPP:
         Parameters
         ----------
         data : CollaborativeData
-            Training data (every LLM and task needs at least one score).
+            Training data. LLMs and tasks without any score keep their rows: they
+            are predicted from their family or category and design factors (the
+            paper's cold start), like :meth:`forecast` does for names not in ``data``.
         random_seed : int, optional
             Overrides the constructor's seed; recorded in ``random_seed_``.
         """
@@ -285,8 +273,17 @@ class BayesCPP:
             raise ValueError(f"unseen must be 'error' or 'population', not {unseen!r}")
         llm_list = self._names(llms, self.data_.llm_names, "LLM", unseen)
         task_list = self._names(tasks, self.data_.task_names, "task", unseen)
-        d = self.posterior_draws_
         rng = self._rng(random_seed, "predict")
+        mean, sigma = self._predict_unit(llm_list, task_list, rng)
+        if kind == "score":
+            mean = noisy_scores(mean, sigma, self.posterior_draws_.values.get("noise_nu"), rng)
+        return self._label(self.posterior_draws_, mean, llm_list, task_list, kind)
+
+    def _predict_unit(
+        self, llm_list: list[str], task_list: list[str], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cell-mean draws ``(S, L, T)`` on the unit scale and noise sd draws ``(S, T)``."""
+        d = self.posterior_draws_
         llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
         task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
         llm_rows = [self._row(d, "llm", n, llm_pos, rng) for n in llm_list]
@@ -297,13 +294,9 @@ class BayesCPP:
         if self.spec_.rank:
             u = np.stack([_loading(r) for r in llm_rows], axis=1)
             v = np.stack([_loading(r) for r in task_rows], axis=1)
-        chance = self._chance(task_list)
-        mean = cell_means(d.get("intercept"), a, b, u, v, chance)
-        if kind == "score":
-            sigma = np.stack([self._task_sigma(d, n, task_pos, rng) for n in task_list], axis=1)
-            nu = d.values.get("noise_nu")
-            mean = noisy_scores(mean, sigma, nu, rng)
-        return self._label(d, mean, llm_list, task_list, kind)
+        mean = cell_means(d.get("intercept"), a, b, u, v, self._chance(task_list))
+        sigma = np.stack([self._task_sigma(d, n, task_pos, rng) for n in task_list], axis=1)
+        return mean, sigma
 
     def _names(
         self, names: Iterable[str] | str | None, known: list[str], kind: str, unseen: str
@@ -363,13 +356,29 @@ class BayesCPP:
         return np.array([float(table.get(t, 0.0)) for t in task_list])
 
     def _label(
-        self, d: Draws, unit: np.ndarray, llm_list: list[str], task_list: list[str], kind: str
+        self,
+        d: Draws,
+        unit: np.ndarray,
+        llm_list: list[str],
+        task_list: list[str],
+        kind: str,
+        *,
+        bounds: tuple[float, float, bool] | None = None,
     ) -> xr.DataArray:
-        """Unit-scale ``(S, L, T)`` draws -> labelled draws in task units."""
+        """Unit-scale ``(S, L, T)`` draws -> labelled draws in task units.
+
+        ``bounds`` = ``(lo, hi, higher_is_better)`` of a single new task; known
+        tasks use the task table (unknown ones the unit scale).
+        """
         tasks = self.data_.tasks
-        lo = np.array([float(tasks["lo"].get(t, 0.0)) for t in task_list])
-        hi = np.array([float(tasks["hi"].get(t, 1.0)) for t in task_list])
-        up = np.array([bool(tasks["higher_is_better"].get(t, True)) for t in task_list])
+        if bounds is None:
+            lo = np.array([float(tasks["lo"].get(t, 0.0)) for t in task_list])
+            hi = np.array([float(tasks["hi"].get(t, 1.0)) for t in task_list])
+            up = np.array([bool(tasks["higher_is_better"].get(t, True)) for t in task_list])
+            units = "task units (lo..hi of each task)"
+        else:
+            lo, hi, up = (np.array([b]) for b in bounds)
+            units = f"task units ({bounds[0]:g}..{bounds[1]:g})"
         p = np.where(up, unit, 1.0 - unit)
         values = d.unflatten(lo + p * (hi - lo))
         return xr.DataArray(
@@ -382,7 +391,7 @@ class BayesCPP:
                 dims.TASK: task_list,
             },
             name=kind,
-            attrs={"units": "task units (lo..hi of each task)", "kind": kind},
+            attrs={"units": units, "kind": kind},
         )
 
     # -------------------------------------------------------------- forecast
@@ -426,11 +435,26 @@ class BayesCPP:
         """
         self._check_fitted()
         task_list = self._names(tasks, self.data_.task_names, "task", "error")
+        rng = self._rng(random_seed, "forecast")
+        mean, sigma = self._forecast_llm_unit(family, factors, scores, task_list, rng)
+        d = self.posterior_draws_
+        if kind == "score":
+            mean = noisy_scores(mean, sigma, d.values.get("noise_nu"), rng)
+        return self._label(d, mean, [name], task_list, kind)
+
+    def _forecast_llm_unit(
+        self,
+        family: str | None,
+        factors: Mapping[str, float] | None,
+        scores: Mapping[str, float] | None,
+        task_list: list[str],
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A new LLM's cell-mean draws ``(S, 1, T)`` (unit scale) and noise sd ``(S, T)``."""
         x = self._design_row(self.llm_design_, factors, "LLM")
         families = self.data_.families
         group = families.index(family) if family in families else None
         d = self.posterior_draws_
-        rng = self._rng(random_seed, "forecast")
         prior = new_row_prior(d, LLM_SIDE, group=group, x=x, rank=self.spec_.rank)
         task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
         theta = self._condition(prior, scores, "task", task_pos, rng)
@@ -440,9 +464,7 @@ class BayesCPP:
         v = d.values["task_loading"][:, idx, :] if rank else None
         u = theta[:, None, 1:] if rank else None
         mean = cell_means(d.get("intercept"), theta[:, None, 0], b, u, v, self._chance(task_list))
-        if kind == "score":
-            mean = noisy_scores(mean, d.values["sigma"][:, idx], d.values.get("noise_nu"), rng)
-        return self._label(d, mean, [name], task_list, kind)
+        return mean, d.values["sigma"][:, idx]
 
     def forecast_task(
         self,
@@ -470,20 +492,36 @@ class BayesCPP:
         if not lo < hi or not 0.0 <= chance < 1.0:
             raise DataError([f"new task {name!r}: need lo < hi and 0 <= chance < 1"])
         llm_list = self._names(llms, self.data_.llm_names, "LLM", "error")
+        unit_scores = None
+        if scores:
+            unit_scores = {k: _to_unit(v, lo, hi, higher_is_better) for k, v in scores.items()}
+        rng = self._rng(random_seed, "forecast")
+        mean, sigma = self._forecast_task_unit(
+            category, factors, unit_scores, chance, llm_list, rng
+        )
+        d = self.posterior_draws_
+        if kind == "score":
+            mean = noisy_scores(mean, sigma, d.values.get("noise_nu"), rng)
+        return self._label(d, mean, llm_list, [name], kind, bounds=(lo, hi, higher_is_better))
+
+    def _forecast_task_unit(
+        self,
+        category: str | None,
+        factors: Mapping[str, float] | None,
+        unit_scores: Mapping[str, float] | None,
+        chance: float,
+        llm_list: list[str],
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A new task's cell-mean draws ``(S, L, 1)`` (unit scale) and noise sd ``(S, 1)``."""
         x = self._design_row(self.task_design_, factors, "task")
         cats = self.data_.categories
         group = cats.index(category) if category in cats else None
         d = self.posterior_draws_
-        rng = self._rng(random_seed, "forecast")
         prior = new_row_prior(d, TASK_SIDE, group=group, x=x, rank=self.spec_.rank)
         llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
         floor = chance if self.spec_.chance_floor else 0.0
-        unit_scores = None
-        if scores:
-            unit_scores = {k: _to_unit(v, lo, hi, higher_is_better) for k, v in scores.items()}
-        sigma_new = np.exp(
-            d.get("noise_log_mu") + d.get("noise_log_sigma") * rng.standard_normal(d.n_samples)
-        )
+        sigma_new = self._new_task_sigma(d, rng)
         theta = self._condition(
             prior, unit_scores, "llm", llm_pos, rng, chance=floor, sigma=sigma_new, unit=True
         )
@@ -493,22 +531,7 @@ class BayesCPP:
         u = d.values["llm_loading"][:, idx, :] if rank else None
         v = theta[:, None, 1:] if rank else None
         mean = cell_means(d.get("intercept"), a, theta[:, None, 0], u, v, np.array([floor]))
-        if kind == "score":
-            mean = noisy_scores(mean, sigma_new[:, None], d.values.get("noise_nu"), rng)
-        p = mean if higher_is_better else 1.0 - mean
-        values = d.unflatten(lo + p * (hi - lo))
-        return xr.DataArray(
-            values,
-            dims=("chain", "draw", dims.LLM, dims.TASK),
-            coords={
-                "chain": np.arange(d.n_chain),
-                "draw": np.arange(d.n_draw),
-                dims.LLM: llm_list,
-                dims.TASK: [name],
-            },
-            name=kind,
-            attrs={"units": f"task units ({lo:g}..{hi:g})", "kind": kind},
-        )
+        return mean, sigma_new[:, None]
 
     def _design_row(
         self, design: Design, factors: Mapping[str, float] | None, kind: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -32,13 +33,11 @@ def sim():
     return simulate(24, 8, rank=2, n_families=5, n_categories=3, density=0.6, random_seed=SEED)
 
 
-@pytest.fixture(scope="session")
-def mock_fitted(sim):
-    """A BayesCPP 'fitted' with prior draws in place of NUTS (fast API tests)."""
+@contextmanager
+def mocked_sampling():
+    """Replace NUTS by prior draws (PyMC's test helper) for fast API tests."""
     import pytensor
     from pymc.testing import mock_sample_setup_and_teardown
-
-    from bayes_cpp import BayesCPP
 
     gen = mock_sample_setup_and_teardown()
     next(gen)
@@ -48,7 +47,22 @@ def mock_fitted(sim):
             # The mock draws from the prior predictive, which ignores the
             # automatic-imputation structure; PyMC says so.
             warnings.simplefilter("ignore", UserWarning)
-            est = BayesCPP(draws=40, tune=10, chains=2, random_seed=SEED).fit(sim.data)
+            yield
     finally:
         next(gen, None)
-    return est
+
+
+@pytest.fixture
+def mock_sampling():
+    """Function-scoped :func:`mocked_sampling`."""
+    with mocked_sampling():
+        yield
+
+
+@pytest.fixture(scope="session")
+def mock_fitted(sim):
+    """A BayesCPP 'fitted' with prior draws in place of NUTS (fast API tests)."""
+    from bayes_cpp import BayesCPP
+
+    with mocked_sampling():
+        return BayesCPP(draws=40, tune=10, chains=2, random_seed=SEED).fit(sim.data)

@@ -56,3 +56,35 @@ def test_predict_and_diagnose_from_saved_fit(mock_fitted, tmp_path, capsys):
 def test_errors_are_reported_not_raised(capsys, tmp_path):
     assert main(["predict", "--fit", str(tmp_path / "none.nc")]) == 2
     assert "no saved fit" in capsys.readouterr().err
+
+
+def test_evaluate_on_user_csvs(sim, tmp_path, capsys):
+    # The documented user path: a wide score CSV plus factor CSVs.
+    scores = tmp_path / "scores.csv"
+    sim.data.to_wide().to_csv(scores)
+    llms = tmp_path / "llms.csv"
+    sim.data.llms.to_csv(llms)
+    tasks = tmp_path / "tasks.csv"
+    sim.data.tasks.to_csv(tasks)
+    out = tmp_path / "eval.json"
+    args = ["evaluate", "--scores", str(scores), "--llm-factors", str(llms)]
+    args += ["--task-factors", str(tasks), "--methods", "task-mean,additive", "--seeds", "2"]
+    args += ["--holdout", "0.2", "--json", str(out), "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].startswith("| method | RMSE (0-1) |")
+    record = json.loads(out.read_text())
+    assert record["settings"]["seeds"] == 2
+    assert record["settings"]["n_splits"] == 2
+    rmse = record["methods"]["additive"]["rmse_unit"]
+    assert 0.0 < rmse["mean"] < record["methods"]["task-mean"]["rmse_unit"]["mean"]
+    assert rmse["n_splits"] == 2
+
+
+def test_evaluate_unknown_method_is_an_error(sim, tmp_path, capsys):
+    scores, tasks = tmp_path / "scores.csv", tmp_path / "tasks.csv"
+    sim.data.to_wide().to_csv(scores)
+    sim.data.tasks.to_csv(tasks)
+    args = ["evaluate", "--scores", str(scores), "--task-factors", str(tasks)]
+    assert main([*args, "--methods", "oracle"]) == 2
+    assert "unknown method 'oracle'" in capsys.readouterr().err

@@ -109,10 +109,15 @@ def test_forecast_task_contract(mock_fitted, sim):
     assert float(f.min()) >= 0.0
 
 
-def test_fit_rejects_unobserved_llm(sim):
+def test_llm_without_scores_keeps_its_row(sim):
+    # A cold-start row: no likelihood terms, so its bias is prior-only given
+    # the hyperparameters, but it stays in the llm dim to be predicted.
     data = sim.data.drop_cells(np.flatnonzero(sim.data.scores["llm"] == "llm-000"))
-    with pytest.raises(DataError, match="LLM 'llm-000' has no observed score"):
-        BayesCPP().fit(data)
+    model = BayesCPP().build_model(data)
+    assert model.coords["llm"][0] == "llm-000"
+    assert len(model.coords["obs"]) == data.n_observed
+    logp = model.compile_logp()(model.initial_point())
+    assert np.isfinite(logp)
 
 
 def test_repr_of_fitted(mock_fitted):

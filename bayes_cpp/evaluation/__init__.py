@@ -1,0 +1,71 @@
+"""Evaluation harness: the CPP paper's protocols, calibrated metrics and baselines.
+
+>>> from bayes_cpp.evaluation import evaluate  # doctest: +SKIP
+>>> result = evaluate(data, "random", holdout=0.05, seeds=5)  # doctest: +SKIP
+>>> print(result.to_markdown())  # doctest: +SKIP
+
+See :func:`evaluate`, :mod:`.protocols`, :mod:`.metrics`, :mod:`.baselines`.
+"""
+
+from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
+from bayes_cpp.evaluation.harness import DEFAULT_METHODS, EvaluationResult, evaluate
+from bayes_cpp.evaluation.methods import (
+    EVALUATION_SAMPLER,
+    BayesMethod,
+    PointMethod,
+    available_methods,
+    make_method,
+)
+from bayes_cpp.evaluation.metrics import (
+    INTERVAL_PROBS,
+    METRICS,
+    GaussianPredictive,
+    SamplePredictive,
+    aggregate,
+    score_cells,
+)
+from bayes_cpp.evaluation.protocols import (
+    PAPER_TABLE4,
+    PAPER_TABLE4_LLMS,
+    PAPER_TABLE5_TASKS,
+    PROTOCOLS,
+    Split,
+    family_extrapolation_splits,
+    llm_holdout_splits,
+    make_splits,
+    paper_table4_llms,
+    per_llm_half_splits,
+    random_splits,
+    task_holdout_splits,
+)
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_METHODS",
+    "EVALUATION_SAMPLER",
+    "INTERVAL_PROBS",
+    "METRICS",
+    "PAPER_TABLE4",
+    "PAPER_TABLE4_LLMS",
+    "PAPER_TABLE5_TASKS",
+    "PROTOCOLS",
+    "BayesMethod",
+    "EvaluationResult",
+    "GaussianPredictive",
+    "PointMethod",
+    "SamplePredictive",
+    "Split",
+    "aggregate",
+    "available_methods",
+    "evaluate",
+    "family_extrapolation_splits",
+    "llm_holdout_splits",
+    "make_baseline",
+    "make_method",
+    "make_splits",
+    "paper_table4_llms",
+    "per_llm_half_splits",
+    "random_splits",
+    "score_cells",
+    "task_holdout_splits",
+]

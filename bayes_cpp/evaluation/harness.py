@@ -1,0 +1,282 @@
+"""The evaluation harness: protocols x methods x splits -> tidy scores.
+
+:func:`evaluate` runs every method on every split of a protocol, scores the
+hidden cells (:mod:`.metrics`) and returns an :class:`EvaluationResult`
+holding per-cell scores, the tidy per-split frame, fit records and settings;
+it renders the Markdown table and the JSON file of ``bayes-cpp evaluate``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from bayes_cpp._version import __version__
+from bayes_cpp.data import CollaborativeData
+from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, derived_seed, make_method
+from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
+from bayes_cpp.evaluation.protocols import make_splits
+from bayes_cpp.exceptions import DataError
+
+__all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate"]
+
+#: Methods run when none are named: the default model and every baseline.
+DEFAULT_METHODS: tuple[str, ...] = (
+    "hbmf",
+    "global-mean",
+    "task-mean",
+    "additive",
+    "mf-paper",
+    "mf",
+    "softimpute-logit",
+    "softimpute-logit-3",
+    "scaling-law",
+    "obs-scaling",
+)
+
+#: Columns of the Markdown table: (metric, header, format).
+_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("rmse_unit", "RMSE (0-1)", "{:.4f}"),
+    ("mae_unit", "MAE (0-1)", "{:.4f}"),
+    ("paper_mse", "paper MSE", "{:.2e}"),
+    ("paper_l1", "paper L1", "{:.2e}"),
+    ("lpd", "LPD", "{:.3f}"),
+    ("crps", "CRPS", "{:.4f}"),
+    ("coverage_90", "cov 90%", "{:.3f}"),
+    ("width_90", "width 90%", "{:.3f}"),
+    ("rank_acc", "rank acc", "{:.3f}"),
+    ("rank_within2", "within 2", "{:.3f}"),
+    ("spearman", "Spearman", "{:.3f}"),
+)
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate` measured.
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame
+        Tidy: one row per method, split and metric (columns ``method``,
+        ``protocol``, ``split``, ``seed``, ``k``, ``group``, ``metric``, ``value``).
+    cells : pandas.DataFrame
+        Per-cell scores of every method and split.
+    fits : pandas.DataFrame
+        One record per method and split (time, sampler diagnostics, fallbacks).
+    settings : dict
+        Everything needed to rerun it, plus package version, machine and wall time.
+    """
+
+    scores: pd.DataFrame
+    cells: pd.DataFrame
+    fits: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Mean, standard deviation and count over splits per method and metric.
+
+        Splits are grouped by ``k`` too, so CPP-0 and CPP-2 stay apart.
+        """
+        grouped = self.scores.groupby(["method", "k", "metric"], sort=False)["value"]
+        out = grouped.agg(mean="mean", std="std", n_splits="count").reset_index()
+        return out
+
+    def table(self, metrics: Iterable[str] | None = None) -> pd.DataFrame:
+        """Wide table: one row per method (and k), ``mean ± std`` per metric."""
+        wanted = [m for m, _, _ in _TABLE] if metrics is None else list(metrics)
+        fmt = {m: f for m, _, f in _TABLE}
+        header = {m: h for m, h, _ in _TABLE}
+        summary = self.summary()
+        rows = []
+        for (method, k), group in summary.groupby(["method", "k"], sort=False):
+            means: dict[str, float] = dict(zip(group["metric"], group["mean"], strict=True))
+            stds: dict[str, float] = dict(zip(group["metric"], group["std"], strict=True))
+            row: dict[str, Any] = {"method": method}
+            if self.scores["k"].nunique() > 1:
+                row["k"] = k
+            for m in wanted:
+                mean, std = means[m], stds[m]
+                f = fmt.get(m, "{:.4g}")
+                text = "n/a" if pd.isna(mean) else f.format(mean)
+                if pd.notna(std) and pd.notna(mean):
+                    text += " ± " + f.format(std)
+                if m in {"rank_acc", "rank_within2", "spearman"}:
+                    rand = f"{m}_random" if m != "spearman" else None
+                    ref = means[rand] if rand else 0.0
+                    text += f" (random {f.format(ref)})"
+                row[header.get(m, m)] = text
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_markdown(self) -> str:
+        """The table as Markdown, with a line on intervals of point baselines."""
+        table = self.table()
+        head = "| " + " | ".join(table.columns) + " |"
+        sep = "|" + "|".join("---" for _ in table.columns) + "|"
+        body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.to_numpy()]
+        s = self.settings
+        note = (
+            f"\n{s.get('protocol')} on {s.get('dataset')}: {s.get('n_splits')} splits; "
+            "mean ± sd over splits. Point baselines' intervals, CRPS and LPD use a plug-in "
+            "normal with their cross-validated RMSE (not their own uncertainty)."
+        )
+        return "\n".join([head, sep, *body]) + "\n" + note
+
+    def pit_histogram(self, method: str, bins: int = 10) -> np.ndarray:
+        """Counts of the hidden cells' PIT values of ``method`` in ``bins`` equal bins."""
+        values = self.cells.loc[self.cells["method"] == method, "pit"].to_numpy()
+        return np.histogram(values, bins=bins, range=(0.0, 1.0))[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: settings, per-method metric mean/std, fit records, PIT histograms."""
+        methods: dict[str, Any] = {}
+        for (method, k), group in self.summary().groupby(["method", "k"], sort=False):
+            key = str(method) if self.scores["k"].nunique() == 1 else f"{method} k={k}"
+            methods[key] = {
+                r.metric: {"mean": _num(r.mean), "std": _num(r.std), "n_splits": int(r.n_splits)}  # type: ignore[arg-type]
+                for r in group.itertuples()
+            }
+        return {
+            "settings": self.settings,
+            "methods": methods,
+            "pit_histograms": {
+                m: self.pit_histogram(m).tolist() for m in self.cells["method"].unique()
+            },
+            "fits": json.loads(self.fits.to_json(orient="records")),
+        }
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` atomically to ``path``."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self.to_dict(), fh, indent=2)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _num(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def evaluate(
+    data: CollaborativeData,
+    protocol: str = "random",
+    *,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    holdout: float | Sequence[float] = 0.05,
+    seeds: int | Sequence[int] = 5,
+    k: int | Sequence[int] = 0,
+    llms: Iterable[str] | None = None,
+    tasks: Iterable[str] | None = None,
+    random_seed: int = 0,
+    sampler: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> EvaluationResult:
+    """Run ``methods`` on every split of ``protocol`` and score the hidden cells.
+
+    Parameters
+    ----------
+    data : CollaborativeData
+        The full data.
+    protocol : str
+        One of :data:`bayes_cpp.evaluation.PROTOCOLS`.
+    methods : sequence of str
+        Model spec names (``bayes-cpp specs``) and baseline names.
+    holdout, seeds, k, llms, tasks
+        Protocol settings, see :func:`bayes_cpp.evaluation.make_splits`.
+    random_seed : int
+        Seeds every fit and prediction (derived per split, see :mod:`.methods`).
+    sampler : dict, optional
+        :class:`BayesCPP` sampler parameters for the model specs (default
+        :data:`bayes_cpp.evaluation.methods.EVALUATION_SAMPLER`).
+    progress : bool
+        Show a progress bar over splits and methods.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    >>> from bayes_cpp.simulate import simulate
+    >>> data = simulate(30, 8, random_seed=0).data
+    >>> result = evaluate(
+    ...     data, "random", methods=["task-mean", "additive"], holdout=0.2, seeds=2, progress=False
+    ... )
+    >>> sorted(result.scores["method"].unique())
+    ['additive', 'task-mean']
+    """
+    if not isinstance(data, CollaborativeData):
+        raise DataError([f"evaluate needs a CollaborativeData, not {type(data).__name__}"])
+    start = time.perf_counter()
+    splits = make_splits(data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks)
+    sampler = {**EVALUATION_SAMPLER, **(sampler or {})}
+    runners = [make_method(m, **sampler) if _is_spec(m) else make_method(m) for m in methods]
+    score_rows, cell_frames, fit_rows = [], [], []
+    bar = tqdm(total=len(splits) * len(runners), disable=not progress, unit="fit")
+    for split in splits:
+        meta = {
+            "protocol": split.protocol,
+            "split": split.label,
+            "seed": split.seed,
+            "k": split.k,
+            "group": split.group,
+        }
+        pit_rng = np.random.default_rng(derived_seed(random_seed, "pit " + split.label))
+        for runner in runners:
+            bar.set_description(f"{runner.name} | {split.label}"[:60])
+            predictive, record = runner.run(split, data, random_seed)
+            cells = score_cells(
+                split.test, predictive, full=data, train=split.train_with_known, rng=pit_rng
+            )
+            cell_frames.append(cells.assign(method=runner.name, **meta))
+            for metric, value in aggregate(cells).items():
+                score_rows.append({"method": runner.name, **meta, "metric": metric, "value": value})
+            fit_rows.append({"method": runner.name, **meta, **record})
+            bar.update()
+    bar.close()
+    settings = {
+        "dataset": data.name,
+        "protocol": protocol,
+        "methods": list(methods),
+        "holdout": holdout,
+        "seeds": seeds if isinstance(seeds, int) else list(seeds),
+        "k": k if isinstance(k, int) else list(k),
+        "llms": None if llms is None else list(llms),
+        "tasks": None if tasks is None else list(tasks),
+        "random_seed": random_seed,
+        "sampler": sampler,
+        "n_splits": len(splits),
+        "metrics": list(METRICS),
+        "bayes_cpp_version": __version__,
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    return EvaluationResult(
+        scores=pd.DataFrame(score_rows),
+        cells=pd.concat(cell_frames, ignore_index=True),
+        fits=pd.DataFrame(fit_rows),
+        settings=settings,
+    )
+
+
+def _is_spec(name: str) -> bool:
+    from bayes_cpp.spec import available_specs
+
+    return name in available_specs()

@@ -1,0 +1,254 @@
+"""Methods of the harness: the Bayesian specs and the point baselines, one interface.
+
+``method.run(split, full, random_seed)`` fits on what the split reveals and
+returns the predictive distributions of the split's hidden cells on the unit
+scale, plus a record of the fit. Seeds are derived from ``random_seed`` and the
+split: the fit's from the training cells (so splits with the same training
+cells share a fit), the prediction noise's from the split label.
+
+* :class:`BayesMethod` (any spec of ``models/``) fits :class:`BayesCPP` on
+  ``split.train``. Rows without training scores are predicted by the fit
+  itself (cold start from family/category and design factors); a newcomer
+  with a few revealed scores (CPP-2, CPP-T2) is conditioned on them with
+  :meth:`BayesCPP.forecast` / :meth:`BayesCPP.forecast_task` without a refit,
+  so the CPP-0 and CPP-2 settings of an LLM share one fit (the fit is cached
+  by the training cells' fingerprint).
+* :class:`PointMethod` wraps a baseline of :mod:`.baselines` fitted on
+  ``split.train_with_known``. Its uncertainty is a plug-in normal whose scale
+  is the root mean squared error of the baseline's own K-fold
+  cross-validated predictions on the training cells, so interval metrics are
+  defined but are not the baseline's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from bayes_cpp.data import CollaborativeData
+from bayes_cpp.estimator import BayesCPP
+from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
+from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
+from bayes_cpp.evaluation.protocols import Split
+from bayes_cpp.exceptions import SpecError
+from bayes_cpp.predict import noisy_scores
+from bayes_cpp.spec import available_specs
+
+__all__ = [
+    "EVALUATION_SAMPLER",
+    "BayesMethod",
+    "Method",
+    "PointMethod",
+    "available_methods",
+    "make_method",
+]
+
+#: Sampler settings of the harness's Bayesian fits: lighter than a default
+#: fit (2 chains x 500 draws after 500 tuning steps) so a protocol of many
+#: splits runs in minutes; the fits' worst r-hat and divergences are recorded.
+EVALUATION_SAMPLER: dict[str, Any] = {"chains": 2, "draws": 500, "tune": 500}
+
+
+class Method(Protocol):
+    """What the harness needs from a method."""
+
+    name: str
+    own_intervals: bool
+
+    def run(
+        self, split: Split, full: CollaborativeData, random_seed: int
+    ) -> tuple[Predictive, dict[str, Any]]:
+        """Predict ``split.test``; return the predictive and a fit record."""
+        ...
+
+
+def derived_seed(random_seed: int, key: str) -> int:
+    """A child seed of ``random_seed`` for ``key`` (a fingerprint or split label)."""
+    digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+    return int(np.random.SeedSequence([random_seed, digest]).generate_state(1)[0])
+
+
+def _factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
+    values = {}
+    for col in columns:
+        value = row.get(col)
+        if value is not None and pd.notna(value):
+            values[col] = float(value)
+    return values
+
+
+@dataclass
+class BayesMethod:
+    """A model spec of ``models/`` fitted with :class:`BayesCPP`.
+
+    Parameters
+    ----------
+    spec : str
+        Spec name (``bayes-cpp specs``).
+    params : mapping
+        Further :class:`BayesCPP` parameters (sampler settings, rank, ...);
+        :data:`EVALUATION_SAMPLER` fills those not given.
+    """
+
+    spec: str = "hbmf"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    own_intervals: bool = True
+    _cache: tuple[str, int, BayesCPP] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:  # noqa: D102
+        return self.spec
+
+    def _fit(self, split: Split, random_seed: int) -> tuple[BayesCPP, dict[str, Any]]:
+        key = split.fingerprint
+        seed = derived_seed(random_seed, key)
+        if self._cache is not None and self._cache[:2] == (key, seed):
+            return self._cache[2], {"seconds": 0.0, "reused_fit": True}
+        est = BayesCPP(self.spec, **{**EVALUATION_SAMPLER, **self.params})
+        start = time.perf_counter()
+        est.fit(split.train, random_seed=seed)
+        seconds = time.perf_counter() - start
+        report = est.diagnose(warn=False)
+        self._cache = (key, seed, est)
+        record = {
+            "seconds": round(seconds, 2),
+            "reused_fit": False,
+            "max_rhat": round(float(report.max_rhat), 4),
+            "min_ess_bulk": round(float(report.min_ess_bulk), 1),
+            "n_divergent": int(report.n_divergent),
+            "sampler": est.sampler_used_,
+            "fit_seed": seed,
+        }
+        return est, record
+
+    def run(  # noqa: D102
+        self, split: Split, full: CollaborativeData, random_seed: int
+    ) -> tuple[Predictive, dict[str, Any]]:
+        est, record = self._fit(split, random_seed)
+        start = time.perf_counter()
+        rng = np.random.default_rng(derived_seed(random_seed, split.label))
+        test = split.test
+        n, s = len(test), est.posterior_draws_.n_samples
+        mean, sigma = np.empty((n, s)), np.empty((n, s))
+        counts = split.train.observed_counts
+        new_llms = set(split.known["llm"]) & set(counts("llm").index[counts("llm") == 0])
+        new_tasks = set(split.known["task"]) & set(counts("task").index[counts("task") == 0])
+        done = np.zeros(n, dtype=bool)
+        for name in sorted(new_llms):
+            rows = np.flatnonzero(test["llm"].to_numpy() == name)
+            known = split.known[split.known["llm"] == name]
+            row = full.llms.loc[name]
+            task_list = list(test["task"].iloc[rows])
+            m, sd = est._forecast_llm_unit(
+                str(row["family"]),
+                _factor_values(row, est.llm_design_.columns),
+                dict(zip(known["task"], known["score"], strict=True)),
+                task_list,
+                rng,
+            )
+            mean[rows], sigma[rows] = m[:, 0, :].T, sd.T
+            done[rows] = True
+        for name in sorted(new_tasks):
+            rows = np.flatnonzero(test["task"].to_numpy() == name)
+            known = split.known[split.known["task"] == name]
+            row = full.tasks.loc[name]
+            unit = full.to_unit(known["score"].to_numpy(), known["task"].to_numpy())
+            chance = float(row["chance"]) if pd.notna(row["chance"]) else 0.0
+            m, sd = est._forecast_task_unit(
+                str(row["category"]),
+                _factor_values(row, est.task_design_.columns),
+                dict(zip(known["llm"], unit, strict=True)),
+                chance,
+                list(test["llm"].iloc[rows]),
+                rng,
+            )
+            mean[rows], sigma[rows] = m[:, :, 0].T, np.repeat(sd, len(rows), axis=1).T
+            done[rows] = True
+        rest = np.flatnonzero(~done)
+        if len(rest):
+            llm_list = sorted(set(test["llm"].iloc[rest]))
+            task_list = sorted(set(test["task"].iloc[rest]))
+            m, sd = est._predict_unit(llm_list, task_list, rng)
+            li = [llm_list.index(v) for v in test["llm"].iloc[rest]]
+            ti = [task_list.index(v) for v in test["task"].iloc[rest]]
+            mean[rest], sigma[rest] = m[:, li, ti].T, sd[:, ti].T
+        nu = est.posterior_draws_.values.get("noise_nu")
+        draws = noisy_scores(mean.T[:, None, :], sigma.T, nu, rng)[:, 0, :].T
+        record["predict_seconds"] = round(time.perf_counter() - start, 2)
+        return SamplePredictive(draws, mean, sigma, nu), record
+
+
+@dataclass
+class PointMethod:
+    """A point baseline with a cross-validated plug-in normal error.
+
+    Parameters
+    ----------
+    baseline : str
+        Name in :data:`bayes_cpp.evaluation.baselines.BASELINES`.
+    inner_folds : int
+        Folds of the cross-validation on the training cells that sets the
+        plug-in error scale.
+    """
+
+    baseline: str
+    inner_folds: int = 5
+    own_intervals: bool = False
+
+    @property
+    def name(self) -> str:  # noqa: D102
+        return self.baseline
+
+    def _cv_rmse(self, train: CollaborativeData, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        fold = rng.permutation(train.n_observed) % self.inner_folds
+        truth = train.unit_scores().to_numpy()
+        errors = []
+        for f in range(self.inner_folds):
+            inner = train.drop_cells(fold == f)
+            cells = train.scores[fold == f]
+            fitted = make_baseline(self.baseline, random_seed=seed).fit(inner)
+            guess = fitted.predict(list(cells["llm"]), list(cells["task"]))
+            errors.append(guess - truth[fold == f])
+        return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+
+    def run(  # noqa: D102
+        self, split: Split, full: CollaborativeData, random_seed: int
+    ) -> tuple[Predictive, dict[str, Any]]:
+        train = split.train_with_known
+        seed = derived_seed(random_seed, split.fingerprint)
+        start = time.perf_counter()
+        fitted = make_baseline(self.baseline, random_seed=seed).fit(train)
+        mu = fitted.predict(list(split.test["llm"]), list(split.test["task"]))
+        n_fallback = int(getattr(fitted, "n_fallback_", 0))
+        seconds = time.perf_counter() - start
+        sd = self._cv_rmse(train, seed)
+        record = {
+            "seconds": round(seconds, 3),
+            "cv_seconds": round(time.perf_counter() - start - seconds, 3),
+            "plugin_sd": round(sd, 5),
+            "n_fallback": n_fallback,
+        }
+        return GaussianPredictive(np.asarray(mu, float), np.full(len(mu), sd)), record
+
+
+def available_methods() -> list[str]:
+    """Names accepted by :func:`make_method`: model specs, then baselines."""
+    return [*available_specs(), *BASELINES]
+
+
+def make_method(name: str, **params: Any) -> BayesMethod | PointMethod:
+    """The harness method called ``name``; ``params`` go to :class:`BayesCPP` for specs."""
+    if name in available_specs():
+        return BayesMethod(name, params)
+    if name in BASELINES:
+        if params:
+            raise SpecError(f"baseline {name!r} takes no parameters, got {sorted(params)}")
+        return PointMethod(name)
+    raise SpecError(f"unknown method {name!r}; choose from {', '.join(available_methods())}")

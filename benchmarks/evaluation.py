@@ -1,0 +1,187 @@
+"""Run the evaluation protocols of benchmarks/RESULTS.md and regenerate its tables.
+
+Usage (from the repository root; a few hours on a 2-core machine for all)::
+
+    BAYES_CPP_DATA=../shared/data python benchmarks/evaluation.py            # every experiment
+    BAYES_CPP_DATA=../shared/data python benchmarks/evaluation.py cpp-random  # some of them
+    python benchmarks/evaluation.py --render                                 # tables only
+
+Each experiment writes ``benchmarks/results/<name>.json`` (settings, metric
+mean/std over splits, fit records, PIT histograms: everything but per-cell
+rows). The section between the ``evaluation`` markers of RESULTS.md is then
+rebuilt from every JSON file present, so numbers in it only ever come from
+these runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+RESULTS_MD = HERE / "RESULTS.md"
+START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+ALL = None  # evaluate()'s default methods
+SWEEP_METHODS = ["hbmf", "task-mean", "additive", "mf", "softimpute-logit-3"]
+
+#: name -> (dataset, evaluate() keyword arguments, title)
+EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "cpp-random": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5},
+        "cpp-crowdsourced, random 5% hidden, 5 seeds (the paper's Table 1 protocol)",
+    ),
+    "cpp-random-40": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 40},
+        "cpp-crowdsourced, random 5% hidden, 40 seeds",
+    ),
+    "cpp-llm-holdout": (
+        "cpp-crowdsourced",
+        {"protocol": "llm-holdout", "k": [0, 2], "llms": "paper", "seeds": 3},
+        "cpp-crowdsourced, the 12 LLMs of the paper's Table 4 held out: CPP-0 (k=0) and "
+        "CPP-2 (k=2, 3 seeds of revealed scores)",
+    ),
+    "cpp-family": (
+        "cpp-crowdsourced",
+        {"protocol": "family-extrapolation"},
+        "cpp-crowdsourced, family extrapolation (each family's largest member hidden)",
+    ),
+    "cpp-sparsity": (
+        "cpp-crowdsourced",
+        {
+            "protocol": "random",
+            "holdout": [0.1, 0.2, 0.4, 0.6, 0.8],
+            "seeds": 2,
+            "methods": SWEEP_METHODS,
+        },
+        "cpp-crowdsourced, sparsity sweep (10-80% hidden, 2 seeds each)",
+    ),
+    "obsscaling-random": (
+        "obsscaling",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5},
+        "obsscaling, random 5% hidden, 5 seeds",
+    ),
+    "obsscaling-random-20": (
+        "obsscaling",
+        {"protocol": "random", "holdout": 0.2, "seeds": 10},
+        "obsscaling, random 20% hidden, 10 seeds",
+    ),
+    "obsscaling-llm-holdout": (
+        "obsscaling",
+        {"protocol": "llm-holdout", "k": [0, 2], "llms": "paper", "seeds": 3},
+        "obsscaling, the Table 4 LLMs it has, held out: CPP-0 and CPP-2 (3 seeds)",
+    ),
+    "obsscaling-family": (
+        "obsscaling",
+        {"protocol": "family-extrapolation"},
+        "obsscaling, family extrapolation (each family's largest member hidden)",
+    ),
+    "obsscaling-sparsity": (
+        "obsscaling",
+        {
+            "protocol": "random",
+            "holdout": [0.1, 0.2, 0.4, 0.6, 0.8],
+            "seeds": 2,
+            "methods": SWEEP_METHODS,
+        },
+        "obsscaling, sparsity sweep (10-80% hidden, 2 seeds each)",
+    ),
+}
+
+
+def run(name: str) -> Path:
+    """Run one experiment and write its JSON."""
+    from bayes_cpp import datasets
+    from bayes_cpp.evaluation import evaluate, paper_table4_llms
+
+    dataset, kwargs, _ = EXPERIMENTS[name]
+    data = datasets.load(dataset)
+    kwargs = dict(kwargs)
+    if kwargs.get("llms") == "paper":
+        kwargs["llms"] = paper_table4_llms(data)
+    holdouts = kwargs.pop("holdout", 0.05)
+    holdouts = holdouts if isinstance(holdouts, list) else [holdouts]
+    records = []
+    for holdout in holdouts:
+        result = evaluate(data, holdout=holdout, **kwargs)
+        print(f"\n## {name} holdout={holdout}\n{result.to_markdown()}", flush=True)
+        record = result.to_dict()
+        record["table"] = result.table().to_dict(orient="records")
+        records.append(record)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    command = f"BAYES_CPP_DATA=../shared/data python benchmarks/evaluation.py {name}"
+    path.write_text(json.dumps({"command": command, "runs": records}, indent=2))
+    return path
+
+
+def _markdown_table(rows: list[dict[str, Any]]) -> str:
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render() -> str:
+    """The generated Markdown section from every results JSON present."""
+    parts = [START, ""]
+    for name, (_, _, title) in EXPERIMENTS.items():
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        parts.append(f"### {title}\n")
+        wall = 0.0
+        for run_record in record["runs"]:
+            s = run_record["settings"]
+            wall += s["wall_seconds"]
+            if len(record["runs"]) > 1:
+                parts.append(f"holdout {s['holdout']}:\n")
+            parts.append(_markdown_table(run_record["table"]) + "\n")
+        s = record["runs"][0]["settings"]
+        parts.append(
+            f"`{record['command']}` — {s['n_splits']} splits per run, "
+            f"{wall / 60:.1f} min on {s['machine']}, bayes_cpp {s['bayes_cpp_version']}, "
+            f"model fits with {s['sampler']}.\n"
+        )
+    parts.append(END)
+    return "\n".join(parts)
+
+
+def write_results_md() -> None:
+    """Replace the generated section of RESULTS.md (appended if absent)."""
+    text = RESULTS_MD.read_text()
+    section = render()
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n## Evaluation (generated)\n\n" + section + "\n"
+    RESULTS_MD.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"experiments (default all): {list(EXPERIMENTS)}")
+    parser.add_argument("--render", action="store_true", help="only rebuild RESULTS.md")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in EXPERIMENTS]
+    if unknown:
+        parser.error(f"unknown experiment(s) {unknown}; choose from {list(EXPERIMENTS)}")
+    if not args.render:
+        for name in args.names or list(EXPERIMENTS):
+            print(f"wrote {run(name)}", flush=True)
+    write_results_md()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
