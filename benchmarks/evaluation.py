@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,14 @@ RESULTS = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
 
-ALL = None  # evaluate()'s default methods
 SWEEP_METHODS = ["hbmf", "task-mean", "additive", "mf", "softimpute-logit-3"]
+
+
+def _ranks(*ranks: int) -> list[Any]:
+    from bayes_cpp.evaluation import BayesMethod
+
+    return [BayesMethod("hbmf", {"rank": r}, label=f"hbmf-rank{r}") for r in ranks]
+
 
 #: name -> (dataset, evaluate() keyword arguments, title)
 EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -56,11 +63,16 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         "cpp-crowdsourced",
         {
             "protocol": "random",
-            "holdout": [0.1, 0.2, 0.4, 0.6, 0.8],
-            "seeds": 2,
+            "holdout": [0.2, 0.4, 0.6, 0.8],
+            "seeds": 1,
             "methods": SWEEP_METHODS,
         },
-        "cpp-crowdsourced, sparsity sweep (10-80% hidden, 2 seeds each)",
+        "cpp-crowdsourced, sparsity sweep (20-80% hidden, 1 seed each)",
+    ),
+    "cpp-rank": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5, "methods": "ranks"},
+        "cpp-crowdsourced, hbmf rank 1-3, random 5% hidden, 5 seeds (choice of the default rank)",
     ),
     "obsscaling-random": (
         "obsscaling",
@@ -77,6 +89,11 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"protocol": "llm-holdout", "k": [0, 2], "llms": "paper", "seeds": 3},
         "obsscaling, the Table 4 LLMs it has, held out: CPP-0 and CPP-2 (3 seeds)",
     ),
+    "obsscaling-rank": (
+        "obsscaling",
+        {"protocol": "random", "holdout": 0.2, "seeds": 5, "methods": "ranks"},
+        "obsscaling, hbmf rank 1-3, random 20% hidden, 5 seeds (choice of the default rank)",
+    ),
     "obsscaling-family": (
         "obsscaling",
         {"protocol": "family-extrapolation"},
@@ -86,11 +103,11 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         "obsscaling",
         {
             "protocol": "random",
-            "holdout": [0.1, 0.2, 0.4, 0.6, 0.8],
-            "seeds": 2,
+            "holdout": [0.2, 0.4, 0.6, 0.8],
+            "seeds": 1,
             "methods": SWEEP_METHODS,
         },
-        "obsscaling, sparsity sweep (10-80% hidden, 2 seeds each)",
+        "obsscaling, sparsity sweep (20-80% hidden, 1 seed each)",
     ),
 }
 
@@ -103,6 +120,8 @@ def run(name: str) -> Path:
     dataset, kwargs, _ = EXPERIMENTS[name]
     data = datasets.load(dataset)
     kwargs = dict(kwargs)
+    if kwargs.get("methods") == "ranks":
+        kwargs["methods"] = _ranks(1, 2, 3)
     if kwargs.get("llms") == "paper":
         kwargs["llms"] = paper_table4_llms(data)
     holdouts = kwargs.pop("holdout", 0.05)
@@ -144,6 +163,13 @@ def render() -> str:
             if len(record["runs"]) > 1:
                 parts.append(f"holdout {s['holdout']}:\n")
             parts.append(_markdown_table(run_record["table"]) + "\n")
+            pits = run_record["pit_histograms"]
+            bayes = [m for m in pits if m.startswith("hbmf")]
+            if bayes:
+                lines = [f"`{m}` {pits[m]}" for m in bayes]
+                parts.append(
+                    "PIT histogram, 10 bins (flat = calibrated): " + "; ".join(lines) + "\n"
+                )
         s = record["runs"][0]["settings"]
         parts.append(
             f"`{record['command']}` — {s['n_splits']} splits per run, "
@@ -176,11 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiment(s) {unknown}; choose from {list(EXPERIMENTS)}")
+    failed = []
     if not args.render:
         for name in args.names or list(EXPERIMENTS):
-            print(f"wrote {run(name)}", flush=True)
+            try:
+                print(f"wrote {run(name)}", flush=True)
+            except Exception:  # keep going: one failed experiment must not cost the others
+                traceback.print_exc()
+                failed.append(name)
     write_results_md()
-    return 0
+    if failed:
+        print(f"failed: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

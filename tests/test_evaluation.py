@@ -12,6 +12,7 @@ from scipy import stats
 
 from bayes_cpp import CollaborativeData, simulate
 from bayes_cpp.evaluation import (
+    BayesMethod,
     GaussianPredictive,
     SamplePredictive,
     aggregate,
@@ -231,6 +232,12 @@ def test_additive_beats_task_mean_on_additive_truth(sim):
     )
     table = result.summary().set_index(["method", "metric"])["mean"]
     assert table["additive", "rmse_unit"] < table["task-mean", "rmse_unit"]
+
+
+def test_method_names_must_be_unique(sim):
+    with pytest.raises(SpecError, match="method names must be unique"):
+        evaluate(sim.data, methods=["task-mean", "task-mean"], seeds=1, progress=False)
+    assert BayesMethod("hbmf", {"rank": 3}, label="hbmf-rank3").name == "hbmf-rank3"
 
 
 def test_unknown_method_lists_the_known_ones():

@@ -23,7 +23,7 @@ def _load(name):
 
 def test_every_example_is_tested():
     scripts = sorted(p.stem for p in (REPO / "examples").glob("*.py"))
-    assert scripts == ["01_quickstart", "02_cold_start_new_llm"]
+    assert scripts == ["01_quickstart", "02_cold_start_new_llm", "03_evaluate"]
 
 
 def test_quickstart_example():
@@ -39,6 +39,16 @@ def test_cold_start_example(capsys):
     assert set(out) == {"CPP-0", "CPP-2"}
     text = capsys.readouterr().out
     assert re.search(r"CPP-2: .* RMSE [0-9.]+, 90% coverage \d+%", text)
+
+
+def test_evaluate_example(capsys):
+    mod = _load("03_evaluate")
+    result = mod.main(mod.parse([*TINY, "--seeds", "1"]))
+    table = result.summary().set_index(["method", "metric"])["mean"]
+    # Even a tiny fit beats the per-task mean on simulated low-rank data.
+    assert table["hbmf", "rmse_unit"] < table["task-mean", "rmse_unit"]
+    assert 0.5 <= table["hbmf", "coverage_90"] <= 1.0
+    assert "| hbmf |" in capsys.readouterr().out
 
 
 def test_readme_quickstart_runs_as_written():

@@ -24,10 +24,10 @@ from tqdm.auto import tqdm
 
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, derived_seed, make_method
+from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, Method, derived_seed, make_method
 from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
 from bayes_cpp.evaluation.protocols import make_splits
-from bayes_cpp.exceptions import DataError
+from bayes_cpp.exceptions import DataError, SpecError
 
 __all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate"]
 
@@ -178,7 +178,7 @@ def evaluate(
     data: CollaborativeData,
     protocol: str = "random",
     *,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Sequence[str | Method] = DEFAULT_METHODS,
     holdout: float | Sequence[float] = 0.05,
     seeds: int | Sequence[int] = 5,
     k: int | Sequence[int] = 0,
@@ -196,8 +196,10 @@ def evaluate(
         The full data.
     protocol : str
         One of :data:`bayes_cpp.evaluation.PROTOCOLS`.
-    methods : sequence of str
-        Model spec names (``bayes-cpp specs``) and baseline names.
+    methods : sequence of str or Method
+        Model spec names (``bayes-cpp specs``) and baseline names, or method
+        objects such as ``BayesMethod("hbmf", {"rank": 3}, label="hbmf-rank3")``
+        (sampler settings from ``sampler`` do not apply to those).
     holdout, seeds, k, llms, tasks
         Protocol settings, see :func:`bayes_cpp.evaluation.make_splits`.
     random_seed : int
@@ -227,7 +229,17 @@ def evaluate(
     start = time.perf_counter()
     splits = make_splits(data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks)
     sampler = {**EVALUATION_SAMPLER, **(sampler or {})}
-    runners = [make_method(m, **sampler) if _is_spec(m) else make_method(m) for m in methods]
+    runners: list[Method] = [
+        m
+        if not isinstance(m, str)
+        else make_method(m, **sampler)
+        if _is_spec(m)
+        else make_method(m)
+        for m in methods
+    ]
+    names = [r.name for r in runners]
+    if len(set(names)) < len(names):
+        raise SpecError(f"method names must be unique, got {names}; give BayesMethod a label")
     score_rows, cell_frames, fit_rows = [], [], []
     bar = tqdm(total=len(splits) * len(runners), disable=not progress, unit="fit")
     for split in splits:
@@ -254,7 +266,7 @@ def evaluate(
     settings = {
         "dataset": data.name,
         "protocol": protocol,
-        "methods": list(methods),
+        "methods": names,
         "holdout": holdout,
         "seeds": seeds if isinstance(seeds, int) else list(seeds),
         "k": k if isinstance(k, int) else list(k),

@@ -58,8 +58,12 @@ EVALUATION_SAMPLER: dict[str, Any] = {"chains": 2, "draws": 500, "tune": 500}
 class Method(Protocol):
     """What the harness needs from a method."""
 
-    name: str
     own_intervals: bool
+
+    @property
+    def name(self) -> str:
+        """Name in results."""
+        ...
 
     def run(
         self, split: Split, full: CollaborativeData, random_seed: int
@@ -94,16 +98,24 @@ class BayesMethod:
     params : mapping
         Further :class:`BayesCPP` parameters (sampler settings, rank, ...);
         :data:`EVALUATION_SAMPLER` fills those not given.
+    label : str, optional
+        Name in results (default: the spec name), e.g. ``"hbmf-rank3"``.
+
+    Examples
+    --------
+    >>> BayesMethod("hbmf", {"rank": 3}, label="hbmf-rank3").name
+    'hbmf-rank3'
     """
 
     spec: str = "hbmf"
     params: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
     own_intervals: bool = True
     _cache: tuple[str, int, BayesCPP] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:  # noqa: D102
-        return self.spec
+        return self.label or self.spec
 
     def _fit(self, split: Split, random_seed: int) -> tuple[BayesCPP, dict[str, Any]]:
         key = split.fingerprint
