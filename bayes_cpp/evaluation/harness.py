@@ -139,7 +139,7 @@ class EvaluationResult:
         return np.histogram(values, bins=bins, range=(0.0, 1.0))[0]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: settings, per-method metric mean/std, fit records, PIT histograms."""
+        """JSON-ready: settings, metric mean/std and per-split values, fit records, PIT histograms."""
         methods: dict[str, Any] = {}
         for (method, k), group in self.summary().groupby(["method", "k"], sort=False):
             key = str(method) if self.scores["k"].nunique() == 1 else f"{method} k={k}"
@@ -147,9 +147,17 @@ class EvaluationResult:
                 r.metric: {"mean": _num(r.mean), "std": _num(r.std), "n_splits": int(r.n_splits)}  # type: ignore[arg-type]
                 for r in group.itertuples()
             }
+        per_split = {
+            str(method): {
+                str(metric): [_num(v) for v in values]
+                for metric, values in group.groupby("metric", sort=False)["value"]
+            }
+            for method, group in self.scores.groupby("method", sort=False)
+        }
         return {
             "settings": self.settings,
             "methods": methods,
+            "per_split": per_split,
             "pit_histograms": {
                 m: self.pit_histogram(m).tolist() for m in self.cells["method"].unique()
             },
