@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from bayes_cpp.spec import ModelSpec
 if TYPE_CHECKING:
     from bayes_cpp.estimator import BayesCPP
 
-__all__ = ["SCHEMA_VERSION", "load_fit", "save_fit"]
+__all__ = ["SCHEMA_VERSION", "atomic_write", "load_fit", "save_fit"]
 
 #: Bumped on any change that an older reader could misinterpret.
 SCHEMA_VERSION = 1
@@ -79,12 +80,19 @@ def save_fit(est: BayesCPP, path: Path) -> Path:
         }
     )
     dt = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in tree.items()}})
-    path = Path(path)
+    return atomic_write(Path(path), lambda tmp: dt.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def atomic_write(path: Path, write: Callable[[str], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
+
+    A crash mid-write leaves any previous ``path`` intact.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        dt.to_netcdf(tmp, engine="h5netcdf")
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -264,3 +264,8 @@ def test_bayes_method_conditions_newcomers_and_reuses_fit(dense, mock_sampling):
     pred, _ = method.run(split, dense, 0)
     assert pred.draws.shape == (18, 60)
     assert np.all(pred.sigma >= 0.02)
+
+
+def test_evaluate_needs_a_method(sim):
+    with pytest.raises(SpecError, match="evaluate needs at least one method"):
+        evaluate(sim.data, methods=[], progress=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, Method, derived_see
 from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
+from bayes_cpp.persistence import atomic_write
+from bayes_cpp.spec import available_specs
 
 __all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate"]
 
@@ -166,16 +167,8 @@ class EvaluationResult:
 
     def to_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` atomically to ``path``."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self.to_dict(), fh, indent=2)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        text = json.dumps(self.to_dict(), indent=2)
+        return atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def _num(value: Any) -> float | None:
@@ -234,6 +227,8 @@ def evaluate(
     """
     if not isinstance(data, CollaborativeData):
         raise DataError([f"evaluate needs a CollaborativeData, not {type(data).__name__}"])
+    if not methods:
+        raise SpecError("evaluate needs at least one method")
     start = time.perf_counter()
     splits = make_splits(data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks)
     sampler = {**EVALUATION_SAMPLER, **(sampler or {})}
@@ -241,7 +236,7 @@ def evaluate(
         m
         if not isinstance(m, str)
         else make_method(m, **sampler)
-        if _is_spec(m)
+        if m in available_specs()
         else make_method(m)
         for m in methods
     ]
@@ -294,9 +289,3 @@ def evaluate(
         fits=pd.DataFrame(fit_rows),
         settings=settings,
     )
-
-
-def _is_spec(name: str) -> bool:
-    from bayes_cpp.spec import available_specs
-
-    return name in available_specs()

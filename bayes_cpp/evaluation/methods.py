@@ -26,7 +26,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,11 @@ def derived_seed(random_seed: int, key: str) -> int:
     """A child seed of ``random_seed`` for ``key`` (a fingerprint or split label)."""
     digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
     return int(np.random.SeedSequence([random_seed, digest]).generate_state(1)[0])
+
+
+def _without_scores(train: CollaborativeData, axis: Literal["llm", "task"]) -> set[str]:
+    counts = train.observed_counts(axis)
+    return {str(n) for n in counts.index[counts == 0]}
 
 
 def _factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
@@ -148,9 +153,9 @@ class BayesMethod:
         test = split.test
         n, s = len(test), est.posterior_draws_.n_samples
         mean, sigma = np.empty((n, s)), np.empty((n, s))
-        counts = split.train.observed_counts
-        new_llms = set(split.known["llm"]) & set(counts("llm").index[counts("llm") == 0])
-        new_tasks = set(split.known["task"]) & set(counts("task").index[counts("task") == 0])
+        new_llms, new_tasks = (
+            set(split.known[axis]) & _without_scores(split.train, axis) for axis in ("llm", "task")
+        )
         done = np.zeros(n, dtype=bool)
         for name in sorted(new_llms):
             rows = np.flatnonzero(test["llm"].to_numpy() == name)

@@ -231,14 +231,11 @@ def score_cells(
     out["pit"] = predictive.pit(p, rng)
 
     pools = train.unit_scores().groupby(train.scores["task"].to_numpy()).apply(np.asarray)
-    ranks = np.zeros((len(out), 4))
+    ranks = np.zeros((len(out), 3), dtype=int)
     for i, (task, truth, guess) in enumerate(zip(tasks, p, p_hat, strict=True)):
         pool = pools.get(task, np.array([]))
-        true_rank = _rank_among(pool, truth)
-        ranks[i] = (true_rank, _rank_among(pool, guess), len(pool) + 1, 0.0)
-    out["true_rank"] = ranks[:, 0].astype(int)
-    out["predicted_rank"] = ranks[:, 1].astype(int)
-    out["pool_size"] = ranks[:, 2].astype(int)
+        ranks[i] = (_rank_among(pool, truth), _rank_among(pool, guess), len(pool) + 1)
+    out["true_rank"], out["predicted_rank"], out["pool_size"] = ranks.T
     hits = [_random_rank_hits(int(r), int(n)) for r, n in ranks[:, [0, 2]]]
     out["rank_exact_random"] = [h[0] for h in hits]
     out["rank_within2_random"] = [h[1] for h in hits]

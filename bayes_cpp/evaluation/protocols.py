@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ class Split:
     group: str = ""
     k: int = 0
 
-    @property
+    @cached_property
     def train_with_known(self) -> CollaborativeData:
         """``train`` plus the newcomers' revealed scores (what point methods fit)."""
         if self.known.empty:
@@ -130,7 +131,7 @@ class Split:
         scores = pd.concat([self.train.scores, self.known], ignore_index=True)
         return self.train.with_scores(scores)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Hash of the training cells: splits that share it can share a fit."""
         s = self.train.scores.sort_values(["llm", "task"])
