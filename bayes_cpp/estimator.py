@@ -27,7 +27,14 @@ from bayes_cpp.features import Design, build_design
 from bayes_cpp.graph import GraphInputs, build_model, graph_inputs
 from bayes_cpp.inference import SamplerConfig, run_inference, stage_seed
 from bayes_cpp.newcomers import LLM_SIDE, TASK_SIDE, new_row_prior, side_var_names
-from bayes_cpp.predict import Draws, cell_means, condition_new_row, link, noisy_scores
+from bayes_cpp.predict import (
+    Draws,
+    cell_means,
+    cell_sd,
+    condition_new_row,
+    link,
+    noisy_scores,
+)
 from bayes_cpp.spec import ModelSpec, Prior, load_spec
 
 __all__ = ["BayesCPP"]
@@ -282,7 +289,7 @@ class BayesCPP:
     def _predict_unit(
         self, llm_list: list[str], task_list: list[str], rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Cell-mean draws ``(S, L, T)`` on the unit scale and noise sd draws ``(S, T)``."""
+        """Cell-mean and noise-sd draws ``(S, L, T)`` on the unit scale."""
         d = self.posterior_draws_
         llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
         task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
@@ -296,7 +303,12 @@ class BayesCPP:
             v = np.stack([_loading(r) for r in task_rows], axis=1)
         mean = cell_means(d.get("intercept"), a, b, u, v, self._chance(task_list))
         sigma = np.stack([self._task_sigma(d, n, task_pos, rng) for n in task_list], axis=1)
-        return mean, sigma
+        return mean, self._cell_sd(sigma[:, None, :], mean)
+
+    def _cell_sd(self, sigma: np.ndarray, mean: np.ndarray) -> np.ndarray:
+        """Per-cell noise sd broadcast to ``mean``'s shape (see :func:`cell_sd`)."""
+        sd = cell_sd(sigma, mean, self.spec_.noise_floor, self.spec_.noise_scaling)
+        return np.broadcast_to(sd, mean.shape)
 
     def _names(
         self, names: Iterable[str] | str | None, known: list[str], kind: str, unseen: str
@@ -450,7 +462,7 @@ class BayesCPP:
         task_list: list[str],
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """A new LLM's cell-mean draws ``(S, 1, T)`` (unit scale) and noise sd ``(S, T)``."""
+        """A new LLM's cell-mean and noise-sd draws ``(S, 1, T)`` (unit scale)."""
         x = self._design_row(self.llm_design_, factors, "LLM")
         families = self.data_.families
         group = families.index(family) if family in families else None
@@ -464,7 +476,7 @@ class BayesCPP:
         v = d.values["task_loading"][:, idx, :] if rank else None
         u = theta[:, None, 1:] if rank else None
         mean = cell_means(d.get("intercept"), theta[:, None, 0], b, u, v, self._chance(task_list))
-        return mean, d.values["sigma"][:, idx]
+        return mean, self._cell_sd(d.values["sigma"][:, None, idx], mean)
 
     def forecast_task(
         self,
@@ -513,7 +525,7 @@ class BayesCPP:
         llm_list: list[str],
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """A new task's cell-mean draws ``(S, L, 1)`` (unit scale) and noise sd ``(S, 1)``."""
+        """A new task's cell-mean and noise-sd draws ``(S, L, 1)`` (unit scale)."""
         x = self._design_row(self.task_design_, factors, "task")
         cats = self.data_.categories
         group = cats.index(category) if category in cats else None
@@ -531,7 +543,7 @@ class BayesCPP:
         u = d.values["llm_loading"][:, idx, :] if rank else None
         v = theta[:, None, 1:] if rank else None
         mean = cell_means(d.get("intercept"), a, theta[:, None, 0], u, v, np.array([floor]))
-        return mean, sigma_new[:, None]
+        return mean, self._cell_sd(sigma_new[:, None, None], mean)
 
     def _design_row(
         self, design: Design, factors: Mapping[str, float] | None, kind: str
@@ -593,15 +605,19 @@ class BayesCPP:
             assert sigma is not None
             sd = np.repeat(sigma[:, None], len(idx), axis=1)
         intercept = d.get("intercept")
+        noise_floor, scaling = self.spec_.noise_floor, self.spec_.noise_scaling
 
         def loglik(theta: np.ndarray) -> np.ndarray:
             eta = intercept[:, None] + theta[:, :1] + fixed_bias
             if rank and fixed_load is not None:
                 eta = eta + np.einsum("sk,sjk->sj", theta[:, 1:], fixed_load)
-            resid = (y[None, :] - link(eta, floor)) / sd
+            mu = link(eta, floor)
+            scale = cell_sd(sd, mu, noise_floor, scaling)
+            resid = (y[None, :] - mu) / scale
+            # The log-scale term matters once the sd depends on theta (binomial noise).
             if nu is None:
-                return np.asarray(stats.norm.logpdf(resid).sum(axis=1))
-            return np.asarray(stats.t.logpdf(resid, df=nu[:, None]).sum(axis=1))
+                return np.asarray((stats.norm.logpdf(resid) - np.log(scale)).sum(axis=1))
+            return np.asarray((stats.t.logpdf(resid, df=nu[:, None]) - np.log(scale)).sum(axis=1))
 
         return condition_new_row(prior, loglik, rng)
 

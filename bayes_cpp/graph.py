@@ -3,7 +3,8 @@
 A pure function of the data, the spec and the fitted designs: no sampling
 here. The generative model (unit score ``p`` in [0, 1], 1 = best)::
 
-    p_lt ~ Normal(mean_lt, sigma_t)   (or Student-t)
+    p_lt ~ Normal(mean_lt, sd_lt)   (or Student-t)
+    sd_lt = sigma_t, or sqrt(floor^2 + (sigma_t^2 - floor^2) 4 mean_lt (1 - mean_lt))
     mean_lt = g_t + (1 - g_t) * sigmoid(eta_lt)       g_t: chance level
     eta_lt = intercept + llm_bias_l + task_bias_t + sum_k llm_loading_lk task_loading_tk
     llm_bias_l = family_bias_f(l) + x_l . llm_bias_coef + llm_bias_sigma z_l
@@ -34,6 +35,7 @@ import pytensor.tensor as pt
 from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.features import Design
+from bayes_cpp.predict import cell_sd
 from bayes_cpp.spec import ModelSpec
 
 __all__ = ["GraphInputs", "build_model", "graph_inputs"]
@@ -224,18 +226,12 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
         sigma = pm.Deterministic(
             "sigma", spec.noise_floor + pt.exp(log_mu + log_sd * noise_off), dims=dims.TASK
         )
+        sd = cell_sd(sigma[task_i], mean, spec.noise_floor, spec.noise_scaling)
         if spec.likelihood == "student_t":
             nu = spec.prior("noise_nu").create("noise_nu")
             pm.StudentT(
-                "score",
-                nu=nu,
-                mu=mean,
-                sigma=sigma[task_i],
-                observed=inputs.unit_score,
-                dims=dims.OBS,
+                "score", nu=nu, mu=mean, sigma=sd, observed=inputs.unit_score, dims=dims.OBS
             )
         else:
-            pm.Normal(
-                "score", mu=mean, sigma=sigma[task_i], observed=inputs.unit_score, dims=dims.OBS
-            )
+            pm.Normal("score", mu=mean, sigma=sd, observed=inputs.unit_score, dims=dims.OBS)
     return model

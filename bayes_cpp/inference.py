@@ -8,8 +8,11 @@ into independent child seeds, one per stochastic stage.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -19,7 +22,7 @@ import xarray as xr
 
 from bayes_cpp.exceptions import SpecError
 
-__all__ = ["STAGES", "SamplerConfig", "run_inference", "stage_seed"]
+__all__ = ["STAGES", "SamplerConfig", "quiet_sampler_logs", "run_inference", "stage_seed"]
 
 #: Stochastic stages; each gets its own child of the user's seed.
 STAGES: tuple[str, ...] = ("sample", "prior_predictive", "predict", "forecast", "advi_init")
@@ -91,6 +94,22 @@ def stage_seed(random_seed: int | None, stage: str) -> int:
         raise ValueError(f"unknown stage {stage!r}")
     seq = np.random.SeedSequence(random_seed).spawn(len(STAGES))[STAGES.index(stage)]
     return int(seq.generate_state(1, dtype=np.uint32)[0])
+
+
+@contextmanager
+def quiet_sampler_logs() -> Iterator[None]:
+    """Silence PyMC's per-fit INFO lines (e.g. ``NUTS[nutpie]: [...]``) inside the block.
+
+    For callers that run many fits behind their own progress bar (the
+    evaluation harness); warnings still pass.
+    """
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | None) -> xr.DataTree:

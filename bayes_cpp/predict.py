@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -21,7 +22,14 @@ from scipy.special import expit
 
 from bayes_cpp import dims
 
-__all__ = ["Draws", "NewRowPrior", "cell_means", "condition_new_row", "noisy_scores"]
+__all__ = [
+    "Draws",
+    "NewRowPrior",
+    "cell_means",
+    "cell_sd",
+    "condition_new_row",
+    "noisy_scores",
+]
 
 
 @dataclass(frozen=True)
@@ -87,19 +95,36 @@ def cell_means(
     return link(eta, chance[None, None, :])
 
 
+def cell_sd(sigma: Any, mean: Any, floor: float, scaling: str) -> Any:
+    """Noise sd of each cell from its task's ``sigma`` and its mean unit score.
+
+    Works on numpy arrays and PyTensor tensors alike (the graph, the predictor
+    and the simulator share it). ``"constant"`` returns ``sigma``;
+    ``"binomial"`` returns ``sqrt(floor^2 + (sigma^2 - floor^2) 4 m (1 - m))``:
+    ``sigma`` at ``m = 0.5``, ``floor`` at the bounds, see
+    :class:`bayes_cpp.spec.ModelSpec`.
+    """
+    if scaling == "constant":
+        return sigma
+    # Adding variances (not sds) keeps the slope in m bounded at the bounds,
+    # where 2 sqrt(m (1 - m)) alone would be infinitely steep for NUTS.
+    return (floor**2 + (sigma**2 - floor**2) * 4.0 * mean * (1.0 - mean)) ** 0.5
+
+
 def noisy_scores(
-    mean: np.ndarray, sigma: np.ndarray, nu: np.ndarray | None, rng: np.random.Generator
+    mean: np.ndarray, sd: np.ndarray, nu: np.ndarray | None, rng: np.random.Generator
 ) -> np.ndarray:
     """Posterior predictive unit scores, censored to [0, 1] like real scores.
 
-    ``mean`` is ``(S, L, T)``, ``sigma`` ``(S, T)``, ``nu`` ``(S,)`` or None.
+    ``mean`` and ``sd`` are ``(S, L, T)`` (``sd`` may broadcast), ``nu``
+    ``(S,)`` or None.
     """
     eps = (
         rng.standard_normal(mean.shape)
         if nu is None
         else rng.standard_t(nu[:, None, None], size=mean.shape)
     )
-    return np.clip(mean + eps * sigma[:, None, :], 0.0, 1.0)
+    return np.clip(mean + eps * sd, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

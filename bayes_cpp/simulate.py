@@ -20,6 +20,7 @@ from scipy.special import expit
 from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.exceptions import DataError
+from bayes_cpp.predict import cell_sd
 
 __all__ = ["Simulation", "simulate"]
 
@@ -70,6 +71,8 @@ def simulate(
     density: float = 0.5,
     coverage: Literal["long_tail", "uniform"] = "long_tail",
     noise: float = 0.03,
+    noise_scaling: Literal["constant", "binomial"] = "binomial",
+    noise_floor: float = 0.005,
     missing_factor_rate: float = 0.1,
     score_range: tuple[float, float] = (0.0, 100.0),
     random_seed: int = 0,
@@ -90,7 +93,13 @@ def simulate(
         Missingness pattern: long-tailed popularity of LLMs and tasks, or
         uniform at random.
     noise : float
-        Typical per-task noise sd on the 0-1 scale.
+        Typical per-task noise sd on the 0-1 scale (at a mean of 0.5 under
+        binomial scaling).
+    noise_scaling : {"constant", "binomial"}
+        How a cell's noise sd depends on its mean, as in
+        :class:`bayes_cpp.spec.ModelSpec` (the default model uses binomial).
+    noise_floor : float
+        Noise sd left at the bounds under binomial scaling.
     missing_factor_rate : float
         Share of LLM design factors (tokens, parameters) removed.
     score_range : tuple of float
@@ -114,6 +123,13 @@ def simulate(
         raise DataError([f"simulate needs at least 2 LLMs and 2 tasks, got {n_llms} x {n_tasks}"])
     if not 0.0 < density <= 1.0:
         raise DataError([f"density must be in (0, 1], not {density}"])
+    if noise_scaling not in ("constant", "binomial") or not 0.0 <= noise_floor < noise:
+        raise DataError(
+            [
+                f"noise_scaling must be 'constant' or 'binomial' and 0 <= noise_floor < noise; "
+                f"got {noise_scaling!r}, floor {noise_floor}, noise {noise}"
+            ]
+        )
     rng = np.random.default_rng(random_seed)
     llm_names = [f"llm-{i:03d}" for i in range(n_llms)]
     task_names = [f"task-{j:02d}" for j in range(n_tasks)]
@@ -153,7 +169,8 @@ def simulate(
 
     eta = intercept + llm_bias[:, None] + task_bias[None, :] + llm_loading @ task_loading.T
     unit_mean = chance[None, :] + (1.0 - chance[None, :]) * expit(eta)
-    unit_score = np.clip(unit_mean + rng.normal(0.0, 1.0, eta.shape) * sigma[None, :], 0.0, 1.0)
+    sd = cell_sd(sigma[None, :], unit_mean, noise_floor, noise_scaling)
+    unit_score = np.clip(unit_mean + rng.normal(0.0, 1.0, eta.shape) * sd, 0.0, 1.0)
     lo, hi = score_range
     mean = lo + unit_mean * (hi - lo)
     score = np.round(lo + unit_score * (hi - lo), 2)

@@ -174,6 +174,7 @@ class Feature:
 
 
 Likelihood = Literal["normal", "student_t"]
+NoiseScaling = Literal["constant", "binomial"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,12 @@ class ModelSpec:
         Smallest noise sd on the unit scale. Reported scores carry rounding and
         reporting noise; without a floor, tasks with few scores can be fitted
         exactly, sending their noise to zero (a funnel NUTS cannot cross).
+    noise_scaling : {"constant", "binomial"}
+        How a cell's noise sd depends on its mean ``m``. ``"constant"``: the
+        task's ``sigma``. ``"binomial"``: ``sqrt(floor^2 + (sigma^2 -
+        floor^2) 4 m (1 - m))``, so ``sigma`` is the sd at ``m = 0.5`` and scores
+        near a bound (an LLM at 0.5% on a generation task) are fitted, and
+        predicted, to within their much smaller sampling noise.
     llm_features, task_features : tuple of Feature
         Design-factor regressions on the LLM and task sides.
     priors : dict of str to Prior
@@ -212,6 +219,7 @@ class ModelSpec:
     hierarchy: bool = True
     chance_floor: bool = True
     noise_floor: float = 0.0
+    noise_scaling: NoiseScaling = "constant"
     llm_features: tuple[Feature, ...] = ()
     task_features: tuple[Feature, ...] = ()
     priors: Mapping[str, Prior] = field(default_factory=dict)
@@ -221,6 +229,10 @@ class ModelSpec:
             raise SpecError(f"rank must be a non-negative integer, not {self.rank!r}")
         if not 0.0 <= self.noise_floor < 0.5:
             raise SpecError(f"noise_floor must be in [0, 0.5), not {self.noise_floor!r}")
+        if self.noise_scaling not in ("constant", "binomial"):
+            raise SpecError(
+                f"noise_scaling must be 'constant' or 'binomial', not {self.noise_scaling!r}"
+            )
         if self.likelihood not in ("normal", "student_t"):
             raise SpecError(f"likelihood must be 'normal' or 'student_t', not {self.likelihood!r}")
         unknown = [k for k in self.priors if k not in DEFAULT_PRIORS]
@@ -266,6 +278,7 @@ class ModelSpec:
             "hierarchy": self.hierarchy,
             "chance_floor": self.chance_floor,
             "noise_floor": self.noise_floor,
+            "noise_scaling": self.noise_scaling,
             "llm_features": {f.name: f.to_dict() for f in self.llm_features},
             "task_features": {f.name: f.to_dict() for f in self.task_features},
             "priors": {k: p.to_dict() for k, p in self.priors.items()},

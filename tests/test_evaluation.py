@@ -10,7 +10,7 @@ import pytest
 import scoringrules as sr
 from scipy import stats
 
-from bayes_cpp import CollaborativeData, simulate
+from bayes_cpp import CollaborativeData, load_spec, simulate
 from bayes_cpp.evaluation import (
     BayesMethod,
     GaussianPredictive,
@@ -263,7 +263,11 @@ def test_bayes_method_conditions_newcomers_and_reuses_fit(dense, mock_sampling):
     split = make_splits(dense, "task-holdout", k=2, seeds=[0], tasks=["task-01"])[0]
     pred, _ = method.run(split, dense, 0)
     assert pred.draws.shape == (18, 60)
-    assert np.all(pred.sigma >= 0.02)
+    assert np.all(pred.sigma >= load_spec("hbmf").noise_floor)
+    # Result files record the spec in force, not just its name.
+    described = method.describe()
+    assert described["spec"]["noise_scaling"] == "binomial"
+    assert described["params"]["draws"] == 30
 
 
 def test_evaluate_needs_a_method(sim):

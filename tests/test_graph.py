@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_cpp import BayesCPP, available_specs
+from bayes_cpp import BayesCPP, available_specs, load_spec
 
 
 @pytest.mark.parametrize("spec", available_specs())
@@ -65,3 +65,52 @@ def test_prior_predictive_scores_are_plausible(sim):
     assert np.mean((p < 0.02) | (p > 0.98)) < 0.2
     hist, _ = np.histogram(np.clip(p, 0, 1), bins=5, range=(0, 1))
     assert hist.min() > 0.05 * hist.sum()
+
+
+def test_cell_sd_constant_and_binomial():
+    import pytensor.tensor as pt
+
+    from bayes_cpp.predict import cell_sd
+
+    sigma, mean = np.array([0.1, 0.1, 0.1, 0.1]), np.array([0.0, 0.02, 0.5, 1.0])
+    assert np.array_equal(cell_sd(sigma, mean, 0.01, "constant"), sigma)
+    sd = cell_sd(sigma, mean, 0.01, "binomial")
+    # sigma is the sd at m = 0.5; the floor is what is left at the bounds.
+    expected_02 = np.sqrt(0.01**2 + (0.1**2 - 0.01**2) * 4 * 0.02 * 0.98)
+    np.testing.assert_allclose(sd, [0.01, expected_02, 0.1, 0.01])
+    symbolic = cell_sd(pt.as_tensor(sigma), pt.as_tensor(mean), 0.01, "binomial").eval()
+    np.testing.assert_allclose(symbolic, sd)
+
+
+def test_graph_likelihood_matches_the_numpy_predictor(sim):
+    """The graph's score log-density equals the predictor's cell means and sds."""
+    from scipy import stats
+
+    from bayes_cpp.predict import cell_means, cell_sd
+
+    spec = load_spec("hbmf")
+    model = BayesCPP(spec).build_model(sim.data)
+    point = model.initial_point(random_seed=2)
+    names = ["intercept", "llm_bias", "task_bias", "llm_loading", "task_loading", "sigma"]
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    fn = model.compile_fn(
+        outs, inputs=model.value_vars, mode="FAST_COMPILE", on_unused_input="ignore"
+    )
+    values = fn(point)
+    v = dict(zip(names, values, strict=True))
+    chance = sim.data.tasks["chance"].to_numpy(float)
+    mean = cell_means(
+        np.atleast_1d(v["intercept"]),
+        v["llm_bias"][None],
+        v["task_bias"][None],
+        v["llm_loading"][None],
+        v["task_loading"][None],
+        chance,
+    )[0]
+    li = sim.data.scores["llm"].map({n: i for i, n in enumerate(sim.data.llm_names)}).to_numpy()
+    ti = sim.data.scores["task"].map({n: i for i, n in enumerate(sim.data.task_names)}).to_numpy()
+    m = mean[li, ti]
+    sd = cell_sd(v["sigma"][ti], m, spec.noise_floor, spec.noise_scaling)
+    expected = stats.norm.logpdf(sim.data.unit_scores().to_numpy(), m, sd).sum()
+    graph = model.compile_logp(vars=[model["score"]], mode="FAST_COMPILE")(point)
+    np.testing.assert_allclose(graph, expected, rtol=1e-8)

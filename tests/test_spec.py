@@ -27,6 +27,8 @@ def test_default_spec_content():
     assert load_spec("bpmf").hierarchy is False
     assert load_spec("factors_only").rank == 0
     assert load_spec("hbmf_robust").likelihood == "student_t"
+    assert (spec.noise_scaling, spec.noise_floor) == ("binomial", 0.005)
+    assert ModelSpec().noise_scaling == "constant"
 
 
 def test_every_default_prior_roundtrips_through_json():
@@ -45,6 +47,10 @@ def test_every_default_prior_roundtrips_through_json():
         (lambda: Prior("Normal", mu="a", sigma=1), "must be numbers"),
         (lambda: ModelSpec(rank=-1), "rank must be a non-negative integer"),
         (lambda: ModelSpec(likelihood="cauchy"), "likelihood must be 'normal' or 'student_t'"),
+        (
+            lambda: ModelSpec(noise_scaling="poisson"),
+            "noise_scaling must be 'constant' or 'binomial', not 'poisson'",
+        ),
         (
             lambda: ModelSpec(priors={"llm_bias_sigma": Prior("Normal", mu=0, sigma=1)}),
             "is a scale: use a positive distribution",

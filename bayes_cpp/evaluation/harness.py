@@ -23,7 +23,13 @@ from tqdm.auto import tqdm
 
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, Method, derived_seed, make_method
+from bayes_cpp.evaluation.methods import (
+    EVALUATION_SAMPLER,
+    BayesMethod,
+    Method,
+    derived_seed,
+    make_method,
+)
 from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
@@ -277,6 +283,7 @@ def evaluate(
         "tasks": None if tasks is None else list(tasks),
         "random_seed": random_seed,
         "sampler": sampler,
+        "specs": {r.name: r.describe() for r in runners if isinstance(r, BayesMethod)},
         "n_splits": len(splits),
         "metrics": list(METRICS),
         "bayes_cpp_version": __version__,

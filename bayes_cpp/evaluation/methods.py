@@ -37,8 +37,9 @@ from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
 from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
 from bayes_cpp.evaluation.protocols import Split
 from bayes_cpp.exceptions import SpecError
+from bayes_cpp.inference import quiet_sampler_logs
 from bayes_cpp.predict import noisy_scores
-from bayes_cpp.spec import available_specs
+from bayes_cpp.spec import ModelSpec, available_specs, load_spec
 
 __all__ = [
     "EVALUATION_SAMPLER",
@@ -72,6 +73,13 @@ class Method(Protocol):
         ...
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready form of an estimator parameter (priors become their records)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
 def derived_seed(random_seed: int, key: str) -> int:
     """A child seed of ``random_seed`` for ``key`` (a fingerprint or split label)."""
     digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
@@ -98,8 +106,9 @@ class BayesMethod:
 
     Parameters
     ----------
-    spec : str
-        Spec name (``bayes-cpp specs``).
+    spec : str or ModelSpec
+        Spec name (``bayes-cpp specs``) or a spec object (e.g. a variant made
+        with :meth:`ModelSpec.replace`; give it a ``label``).
     params : mapping
         Further :class:`BayesCPP` parameters (sampler settings, rank, ...);
         :data:`EVALUATION_SAMPLER` fills those not given.
@@ -112,7 +121,7 @@ class BayesMethod:
     'hbmf-rank3'
     """
 
-    spec: str = "hbmf"
+    spec: str | ModelSpec = "hbmf"
     params: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     own_intervals: bool = True
@@ -120,7 +129,13 @@ class BayesMethod:
 
     @property
     def name(self) -> str:  # noqa: D102
-        return self.label or self.spec
+        return self.label or (self.spec if isinstance(self.spec, str) else self.spec.name)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec in force and the estimator parameters, for result files."""
+        spec = self.spec if isinstance(self.spec, ModelSpec) else load_spec(self.spec)
+        params = {**EVALUATION_SAMPLER, **self.params}
+        return {"spec": spec.to_dict(), "params": {k: _plain(v) for k, v in params.items()}}
 
     def _fit(self, split: Split, random_seed: int) -> tuple[BayesCPP, dict[str, Any]]:
         key = split.fingerprint
@@ -129,7 +144,8 @@ class BayesMethod:
             return self._cache[2], {"seconds": 0.0, "reused_fit": True}
         est = BayesCPP(self.spec, **{**EVALUATION_SAMPLER, **self.params})
         start = time.perf_counter()
-        est.fit(split.train, random_seed=seed)
+        with quiet_sampler_logs():
+            est.fit(split.train, random_seed=seed)
         seconds = time.perf_counter() - start
         report = est.diagnose(warn=False)
         self._cache = (key, seed, est)
@@ -169,7 +185,7 @@ class BayesMethod:
                 task_list,
                 rng,
             )
-            mean[rows], sigma[rows] = m[:, 0, :].T, sd.T
+            mean[rows], sigma[rows] = m[:, 0, :].T, sd[:, 0, :].T
             done[rows] = True
         for name in sorted(new_tasks):
             rows = np.flatnonzero(test["task"].to_numpy() == name)
@@ -185,7 +201,7 @@ class BayesMethod:
                 list(test["llm"].iloc[rows]),
                 rng,
             )
-            mean[rows], sigma[rows] = m[:, :, 0].T, np.repeat(sd, len(rows), axis=1).T
+            mean[rows], sigma[rows] = m[:, :, 0].T, sd[:, :, 0].T
             done[rows] = True
         rest = np.flatnonzero(~done)
         if len(rest):
@@ -194,9 +210,9 @@ class BayesMethod:
             m, sd = est._predict_unit(llm_list, task_list, rng)
             li = [llm_list.index(v) for v in test["llm"].iloc[rest]]
             ti = [task_list.index(v) for v in test["task"].iloc[rest]]
-            mean[rest], sigma[rest] = m[:, li, ti].T, sd[:, ti].T
+            mean[rest], sigma[rest] = m[:, li, ti].T, sd[:, li, ti].T
         nu = est.posterior_draws_.values.get("noise_nu")
-        draws = noisy_scores(mean.T[:, None, :], sigma.T, nu, rng)[:, 0, :].T
+        draws = noisy_scores(mean.T[:, None, :], sigma.T[:, None, :], nu, rng)[:, 0, :].T
         record["predict_seconds"] = round(time.perf_counter() - start, 2)
         return SamplePredictive(draws, mean, sigma, nu), record
 
