@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
-from scipy import stats
 
 from bayes_cpp import dims
 from bayes_cpp._validation import suggest
@@ -29,6 +28,7 @@ from bayes_cpp.inference import SamplerConfig, run_inference, stage_seed
 from bayes_cpp.newcomers import LLM_SIDE, TASK_SIDE, new_row_prior, side_var_names
 from bayes_cpp.predict import (
     Draws,
+    cell_loglik,
     cell_means,
     cell_sd,
     condition_new_row,
@@ -612,12 +612,7 @@ class BayesCPP:
             if rank and fixed_load is not None:
                 eta = eta + np.einsum("sk,sjk->sj", theta[:, 1:], fixed_load)
             mu = link(eta, floor)
-            scale = cell_sd(sd, mu, noise_floor, scaling)
-            resid = (y[None, :] - mu) / scale
-            # The log-scale term matters once the sd depends on theta (binomial noise).
-            if nu is None:
-                return np.asarray((stats.norm.logpdf(resid) - np.log(scale)).sum(axis=1))
-            return np.asarray((stats.t.logpdf(resid, df=nu[:, None]) - np.log(scale)).sum(axis=1))
+            return cell_loglik(y[None, :], mu, cell_sd(sd, mu, noise_floor, scaling), nu)
 
         return condition_new_row(prior, loglik, rng)
 

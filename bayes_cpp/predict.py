@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 from scipy.special import expit
 
 from bayes_cpp import dims
@@ -25,6 +26,7 @@ from bayes_cpp import dims
 __all__ = [
     "Draws",
     "NewRowPrior",
+    "cell_loglik",
     "cell_means",
     "cell_sd",
     "condition_new_row",
@@ -109,6 +111,20 @@ def cell_sd(sigma: Any, mean: Any, floor: float, scaling: str) -> Any:
     # Adding variances (not sds) keeps the slope in m bounded at the bounds,
     # where 2 sqrt(m (1 - m)) alone would be infinitely steep for NUTS.
     return (floor**2 + (sigma**2 - floor**2) * 4.0 * mean * (1.0 - mean)) ** 0.5
+
+
+def cell_loglik(
+    y: np.ndarray, mean: np.ndarray, sd: np.ndarray, nu: np.ndarray | None
+) -> np.ndarray:
+    """Log-likelihood of observed unit scores per draw, summed over cells.
+
+    ``mean`` and ``sd`` are ``(S, n)``, ``y`` broadcasts to them, ``nu``
+    ``(S,)`` for Student-t noise or None. The ``-log(sd)`` term is kept: the
+    sd depends on the parameters under binomial noise.
+    """
+    resid = (y - mean) / sd
+    dens = stats.norm.logpdf(resid) if nu is None else stats.t.logpdf(resid, df=nu[:, None])
+    return np.asarray((dens - np.log(sd)).sum(axis=1))
 
 
 def noisy_scores(

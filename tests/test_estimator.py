@@ -126,3 +126,14 @@ def test_repr_of_fitted(mock_fitted):
     assert "24 LLMs x 8 tasks" in text
     assert "sampler: nutpie" in text
     assert "diagnostics:" in text
+
+
+def test_predictive_sd_follows_the_cell_mean(mock_fitted, sim):
+    """Under the default binomial noise a cell's sd is its task's sigma scaled by its mean."""
+    llms, tasks = sim.data.llm_names[:3], sim.data.task_names[:4]
+    mean, sd = mock_fitted._predict_unit(llms, tasks, np.random.default_rng(0))
+    sigma = mock_fitted.posterior_draws_.values["sigma"][:, :4]
+    floor = mock_fitted.spec_.noise_floor
+    expected = np.sqrt(floor**2 + (sigma[:, None, :] ** 2 - floor**2) * 4 * mean * (1 - mean))
+    np.testing.assert_allclose(sd, expected)
+    assert np.all(sd <= sigma[:, None, :] + 1e-12)

@@ -273,3 +273,20 @@ def test_bayes_method_conditions_newcomers_and_reuses_fit(dense, mock_sampling):
 def test_evaluate_needs_a_method(sim):
     with pytest.raises(SpecError, match="evaluate needs at least one method"):
         evaluate(sim.data, methods=[], progress=False)
+
+
+def test_harness_fits_do_not_log_pymc_info(caplog):
+    import logging
+
+    from bayes_cpp.inference import quiet_sampler_logs
+
+    logger = logging.getLogger("pymc.sampling.mcmc")
+    before = logging.getLogger("pymc").level
+    with caplog.at_level(logging.INFO, logger="pymc"):
+        with quiet_sampler_logs():
+            logger.info("NUTS[nutpie]: [...]")
+            logger.warning("still shown")
+        logger.info("shown again")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["still shown", "shown again"]
+    assert logging.getLogger("pymc").level == before

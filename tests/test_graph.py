@@ -67,21 +67,6 @@ def test_prior_predictive_scores_are_plausible(sim):
     assert hist.min() > 0.05 * hist.sum()
 
 
-def test_cell_sd_constant_and_binomial():
-    import pytensor.tensor as pt
-
-    from bayes_cpp.predict import cell_sd
-
-    sigma, mean = np.array([0.1, 0.1, 0.1, 0.1]), np.array([0.0, 0.02, 0.5, 1.0])
-    assert np.array_equal(cell_sd(sigma, mean, 0.01, "constant"), sigma)
-    sd = cell_sd(sigma, mean, 0.01, "binomial")
-    # sigma is the sd at m = 0.5; the floor is what is left at the bounds.
-    expected_02 = np.sqrt(0.01**2 + (0.1**2 - 0.01**2) * 4 * 0.02 * 0.98)
-    np.testing.assert_allclose(sd, [0.01, expected_02, 0.1, 0.01])
-    symbolic = cell_sd(pt.as_tensor(sigma), pt.as_tensor(mean), 0.01, "binomial").eval()
-    np.testing.assert_allclose(symbolic, sd)
-
-
 def test_graph_likelihood_matches_the_numpy_predictor(sim):
     """The graph's score log-density equals the predictor's cell means and sds."""
     from scipy import stats
