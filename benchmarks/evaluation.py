@@ -185,7 +185,7 @@ def render() -> str:
         parts.append(
             f"`{record['command']}` — {s['n_splits']} splits per run, "
             f"{wall / 60:.1f} min on {s['machine']}, bayes_cpp {s['bayes_cpp_version']}, "
-            f"model fits with {s['sampler']}; {_noise_note(s)}.\n"
+            f"model fits with {s['sampler']}; {_noise_note(s)}. {_fit_note(record['runs'])}\n"
         )
     parts.append(END)
     return "\n".join(parts)
@@ -201,6 +201,21 @@ def _noise_note(settings: dict[str, Any]) -> str:
         for label, d in specs.items()
     ]
     return "; ".join(notes)
+
+
+def _fit_note(runs: list[dict[str, Any]]) -> str:
+    """Worst convergence and total fit time of each Bayesian method over the runs."""
+    notes = []
+    fits = [f for r in runs for f in r["fits"] if f.get("max_rhat") is not None]
+    for method in dict.fromkeys(f["method"] for f in fits):
+        mine = [f for f in fits if f["method"] == method]
+        notes.append(
+            f"`{method}`: {len(mine)} fits, {sum(f['seconds'] for f in mine) / 60:.1f} min, "
+            f"worst r̂ {max(f['max_rhat'] for f in mine):.3f}, smallest bulk ESS "
+            f"{min(f['min_ess_bulk'] for f in mine):.0f}, "
+            f"{sum(int(f['n_divergent']) for f in mine)} divergences"
+        )
+    return "; ".join(notes) + "." if notes else ""
 
 
 def write_results_md() -> None:
