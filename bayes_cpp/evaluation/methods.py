@@ -39,7 +39,7 @@ from bayes_cpp.evaluation.protocols import Split
 from bayes_cpp.exceptions import SpecError
 from bayes_cpp.inference import quiet_sampler_logs
 from bayes_cpp.predict import noisy_scores
-from bayes_cpp.spec import ModelSpec, available_specs, load_spec
+from bayes_cpp.spec import ModelSpec, available_specs
 
 __all__ = [
     "EVALUATION_SAMPLER",
@@ -133,8 +133,8 @@ class BayesMethod:
 
     def describe(self) -> dict[str, Any]:
         """The spec in force and the estimator parameters, for result files."""
-        spec = self.spec if isinstance(self.spec, ModelSpec) else load_spec(self.spec)
         params = {**EVALUATION_SAMPLER, **self.params}
+        spec = BayesCPP(self.spec, **params).resolved_spec()
         return {"spec": spec.to_dict(), "params": {k: _plain(v) for k, v in params.items()}}
 
     def _fit(self, split: Split, random_seed: int) -> tuple[BayesCPP, dict[str, Any]]:
