@@ -57,6 +57,12 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"protocol": "random", "holdout": 0.05, "seeds": 40},
         "cpp-crowdsourced, random 5% hidden, 40 seeds",
     ),
+    "cpp-random-40-robust": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 40, "methods": ["hbmf_robust"]},
+        "cpp-crowdsourced, hbmf_robust (Student-t noise), the same 40 random 5% splits "
+        "(likelihood comparison)",
+    ),
     "cpp-llm-holdout": (
         "cpp-crowdsourced",
         {"protocol": "llm-holdout", "k": [0, 2], "llms": "paper", "seeds": 3},
@@ -197,7 +203,8 @@ def _noise_note(settings: dict[str, Any]) -> str:
     if not specs:
         return "hbmf with constant per-task noise (floor 0.02; run before specs were recorded)"
     notes = [
-        f"{label}: {d['spec']['noise_scaling']} noise, floor {d['spec']['noise_floor']:g}"
+        f"{label}: {d['spec']['likelihood']} likelihood, {d['spec']['noise_scaling']} noise, "
+        f"floor {d['spec']['noise_floor']:g}"
         for label, d in specs.items()
     ]
     return "; ".join(notes)
