@@ -69,6 +69,18 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         "cpp-crowdsourced, the 12 LLMs of the paper's Table 4 held out: CPP-0 (k=0) and "
         "CPP-2 (k=2, 3 seeds of revealed scores)",
     ),
+    "cpp-llm-holdout-robust": (
+        "cpp-crowdsourced",
+        {
+            "protocol": "llm-holdout",
+            "k": [0, 2],
+            "llms": "paper",
+            "seeds": 3,
+            "methods": ["hbmf_robust"],
+        },
+        "cpp-crowdsourced, hbmf_robust (Student-t noise), the same Table 4 holdouts "
+        "(does a heavier tail fix CPP-2 coverage?)",
+    ),
     "cpp-family": (
         "cpp-crowdsourced",
         {"protocol": "family-extrapolation"},
