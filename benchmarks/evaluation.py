@@ -45,6 +45,23 @@ def _with_constant_noise() -> list[Any]:
     return [*DEFAULT_METHODS, BayesMethod(spec, label="hbmf-constant-noise")]
 
 
+def _robust_without_floor() -> list[Any]:
+    """hbmf_robust without the chance floor (does the floor make it mix slowly?)."""
+    from bayes_cpp import load_spec
+    from bayes_cpp.evaluation import BayesMethod
+
+    spec = load_spec("hbmf_robust").replace(chance_floor=False)
+    return [BayesMethod(spec, label="hbmf_robust-no-floor")]
+
+
+#: named method sets an experiment can ask for with ``"methods": "<name>"``
+METHOD_SETS = {
+    "ranks": lambda: _ranks(1, 2, 3),
+    "constant-noise": _with_constant_noise,
+    "robust-no-floor": _robust_without_floor,
+}
+
+
 #: name -> (dataset, evaluate() keyword arguments, title)
 EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
     "cpp-random": (
@@ -68,6 +85,12 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"protocol": "llm-holdout", "k": [0, 2], "llms": "paper", "seeds": 3},
         "cpp-crowdsourced, the 12 LLMs of the paper's Table 4 held out: CPP-0 (k=0) and "
         "CPP-2 (k=2, 3 seeds of revealed scores)",
+    ),
+    "cpp-random-robust-no-floor": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5, "methods": "robust-no-floor"},
+        "cpp-crowdsourced, hbmf_robust without the chance floor, the paper's 5 random 5% "
+        "splits (floor ablation)",
     ),
     "cpp-llm-holdout-robust": (
         "cpp-crowdsourced",
@@ -147,10 +170,8 @@ def run(name: str) -> Path:
     dataset, kwargs, _ = EXPERIMENTS[name]
     data = datasets.load(dataset)
     kwargs = dict(kwargs)
-    if kwargs.get("methods") == "ranks":
-        kwargs["methods"] = _ranks(1, 2, 3)
-    if kwargs.get("methods") == "constant-noise":
-        kwargs["methods"] = _with_constant_noise()
+    if isinstance(kwargs.get("methods"), str):
+        kwargs["methods"] = METHOD_SETS[kwargs["methods"]]()
     if kwargs.get("llms") == "paper":
         kwargs["llms"] = paper_table4_llms(data)
     holdouts = kwargs.pop("holdout", 0.05)
