@@ -23,12 +23,9 @@ SMALL = ["Pythia-70M", "Gopher - 44M", "Pythia-1B"]
 
 def below_chance(data: bc.CollaborativeData) -> pd.DataFrame:
     """Observed cells whose unit score is below the task's chance level."""
-    tasks, scores = data.tasks, data.scores
-    lo = tasks.loc[scores["task"], "lo"].to_numpy()
-    hi = tasks.loc[scores["task"], "hi"].to_numpy()
-    unit = (scores["score"].to_numpy() - lo) / (hi - lo)
-    unit = np.where(tasks.loc[scores["task"], "higher_is_better"].to_numpy(), unit, 1 - unit)
-    chance = tasks.loc[scores["task"], "chance"].fillna(0.0).to_numpy()
+    scores = data.scores
+    unit = data.unit_scores().to_numpy()
+    chance = data.tasks.loc[scores["task"], "chance"].fillna(0.0).to_numpy()
     mask = unit < chance
     return scores[mask].assign(unit=unit[mask], chance=chance[mask])
 
