@@ -10,6 +10,7 @@ from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.exceptions import (
     BayesCPPError,
+    ConvergenceWarning,
     DataError,
     DatasetUnavailableError,
     DataWarning,
@@ -17,6 +18,7 @@ from bayes_cpp.exceptions import (
     NotFittedError,
     SpecError,
 )
+from bayes_cpp.predictor import Newcomer, Predictor
 from bayes_cpp.readers import (
     read_llm_factors_csv,
     read_long_csv,
@@ -30,12 +32,15 @@ __all__ = [
     "BayesCPP",
     "BayesCPPError",
     "CollaborativeData",
+    "ConvergenceWarning",
     "DataError",
     "DataWarning",
     "DatasetUnavailableError",
     "IncompatibleFileError",
     "ModelSpec",
+    "Newcomer",
     "NotFittedError",
+    "Predictor",
     "Prior",
     "Simulation",
     "SpecError",

@@ -55,11 +55,11 @@ def _ordered(table_index: pd.Index, observed: pd.Series) -> list[str]:
     return names
 
 
-def _check_unique_labels(labels: pd.Index, kind: str, problems: Problems) -> None:
+def _check_unique_labels(labels: pd.Index, what: str, problems: Problems) -> None:
     names = pd.Series([str(x).strip() for x in labels])
     dup = names[names.duplicated()].unique()
     if len(dup):
-        problems.error(f"duplicate {kind} name(s) {listing(dup)} in the score matrix")
+        problems.error(f"duplicate {what} name(s) {listing(dup)} in the score matrix")
 
 
 def _clean_scores(
@@ -145,26 +145,26 @@ def _join_rows(rows: pd.Series) -> str:
 
 
 def _table_frame(
-    table: pd.DataFrame, key: str, problems: Problems, kind: str
+    table: pd.DataFrame, key: str, problems: Problems, what: str
 ) -> pd.DataFrame | None:
     """Index a factor table by name (from its index or a ``key`` column); None if unusable."""
     if not isinstance(table, pd.DataFrame):
-        problems.error(f"the {kind} table must be a pandas DataFrame, not {type(table).__name__}")
+        problems.error(f"the {what} table must be a pandas DataFrame, not {type(table).__name__}")
         return None
     frame = table.copy()
     frame.columns = pd.Index([str(c).strip() for c in frame.columns], dtype=object)
     repeated = frame.columns[frame.columns.duplicated()].unique()
     if len(repeated):
-        problems.error(f"the {kind} table has several columns named {listing(repeated)}")
+        problems.error(f"the {what} table has several columns named {listing(repeated)}")
         return None
     if key in frame.columns:
         frame = frame.set_index(key)
-    names = clean_names(pd.Series(frame.index, dtype="object"), problems, kind)
+    names = clean_names(pd.Series(frame.index, dtype="object"), problems, what)
     frame.index = pd.Index(names.to_numpy(), name=key)
     frame = frame[frame.index.notna()]
     dup = frame.index[frame.index.duplicated()].unique()
     if len(dup):
-        problems.error(f"the {kind} table has duplicate row(s) {listing(dup)}")
+        problems.error(f"the {what} table has duplicate row(s) {listing(dup)}")
         frame = frame[~frame.index.duplicated()]
     return frame
 
@@ -189,7 +189,7 @@ def _numeric_or_text(
     frame: pd.DataFrame,
     protected: Sequence[str],
     problems: Problems,
-    kind: str,
+    what: str,
     numeric: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Make each column numeric (errors for stray text) unless it is mostly text.
@@ -219,13 +219,13 @@ def _numeric_or_text(
             continue
 
         def describe(i: Hashable, col: str = col) -> str:
-            return f"{kind} table, row {i!r}, column {col!r}"
+            return f"{what} table, row {i!r}, column {col!r}"
 
         if col == "higher_is_better":  # e.g. "true", "no" next to 1/0
             values = _bool_words(values)
         out[col] = coerce_numeric(values, problems, describe)
         if out[col].isna().all():
-            problems.warn(f"{kind} factor {col!r} is missing for every {kind}")
+            problems.warn(f"{what} factor {col!r} is missing for every {what}")
     return out
 
 
@@ -373,7 +373,7 @@ def _check_names(
     problems: Problems,
     allow_unobserved: bool,
 ) -> None:
-    for kind, table, observed in (
+    for what, table, observed in (
         ("LLM", llm_table, long["llm"]),
         ("task", task_table, long["task"]),
     ):
@@ -383,14 +383,14 @@ def _check_names(
         for name in seen:
             if name not in table_set:
                 problems.error(
-                    f"{kind} {name!r} has scores but no row in the {kind} table"
+                    f"{what} {name!r} has scores but no row in the {what} table"
                     f"{suggest(name, [d for d in described if d not in seen_set])}"
                 )
         unobserved = [n for n in described if n not in seen_set]
         if unobserved and not allow_unobserved:
             for name in unobserved:
                 problems.error(
-                    f"{kind} {name!r} in the {kind} table matches no scored {kind}"
+                    f"{what} {name!r} in the {what} table matches no scored {what}"
                     f"{suggest(name, [s for s in seen if s not in table_set])}; "
                     "fix the name, drop the row, or pass allow_unobserved=True to predict for it"
                 )

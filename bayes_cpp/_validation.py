@@ -129,20 +129,20 @@ def coerce_numeric(
     return pd.Series(out, index=values.index, dtype="float64")
 
 
-def clean_names(values: pd.Series, problems: Problems, kind: str) -> pd.Series:
+def clean_names(values: pd.Series, problems: Problems, what: str) -> pd.Series:
     """Strip names, record missing ones as problems, warn on stripped whitespace."""
     out = values.astype("object")
     stripped: list[str] = []
     result: list[str | None] = []
     for idx, raw in out.items():
         if is_missing_marker(raw):
-            problems.error(f"row {idx}: {kind} name is missing")
+            problems.error(f"row {idx}: {what} name is missing")
             result.append(None)
             continue
         text = str(raw)
         name = text.strip().lstrip("\ufeff").strip()
         if not name:
-            problems.error(f"row {idx}: {kind} name is missing")
+            problems.error(f"row {idx}: {what} name is missing")
             result.append(None)
             continue
         if text != text.strip():
@@ -150,5 +150,5 @@ def clean_names(values: pd.Series, problems: Problems, kind: str) -> pd.Series:
         result.append(name)
     if stripped:
         names = listing(sorted(set(stripped)))
-        problems.warn(f"leading/trailing whitespace removed from {kind} names {names}")
+        problems.warn(f"leading/trailing whitespace removed from {what} names {names}")
     return pd.Series(result, index=values.index, dtype="object")

@@ -122,10 +122,10 @@ def _diagnose(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _list(text: str | None, kind: type = str) -> list | None:
+def _list(text: str | None, convert: type = str) -> list | None:
     if text is None:
         return None
-    return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    return [convert(v.strip()) for v in text.split(",") if v.strip()]
 
 
 def _evaluate(args: argparse.Namespace) -> int:

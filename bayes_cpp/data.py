@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_cpp import dims
+from bayes_cpp import dims, equations
 from bayes_cpp._tables import (
     _CELL_INDEX,
     _LLM_STRING_COLUMNS,
@@ -245,15 +245,12 @@ class CollaborativeData:
             Task of each value (same length as ``values``).
         """
         lo, hi, up = self._bounds(tasks)
-        p = (np.asarray(values, dtype=float) - lo) / (hi - lo)
-        return pd.Series(np.where(up, p, 1.0 - p), name="unit_score")
+        return pd.Series(equations.to_unit(values, lo, hi, up), name="unit_score")
 
     def from_unit(self, values: Any, tasks: Any) -> np.ndarray:
         """Inverse of :meth:`to_unit` (broadcasts like numpy over ``tasks``)."""
         lo, hi, up = self._bounds(tasks)
-        p = np.asarray(values, dtype=float)
-        p = np.where(up, p, 1.0 - p)
-        return np.asarray(lo + p * (hi - lo))
+        return equations.from_unit(values, lo, hi, up)
 
     def _bounds(self, tasks: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tasks = np.asarray(tasks, dtype=object)
@@ -556,13 +553,13 @@ class CollaborativeData:
         return new
 
     @staticmethod
-    def _resolve(names: Iterable[str] | None, known: list[str], kind: str) -> list[str]:
+    def _resolve(names: Iterable[str] | None, known: list[str], what: str) -> list[str]:
         if names is None:
             return known
         names = [names] if isinstance(names, str) else [str(n) for n in names]
         unknown = [n for n in names if n not in set(known)]
         if unknown:
-            raise DataError([f"unknown {kind} {n!r}{suggest(n, known)}" for n in unknown])
+            raise DataError([f"unknown {what} {n!r}{suggest(n, known)}" for n in unknown])
         return list(dict.fromkeys(names))
 
     # ----------------------------------------------------------------- display

@@ -26,8 +26,11 @@ import pandas as pd
 import xarray as xr
 
 from bayes_cpp import dims
+from bayes_cpp.dims import LLM_SIDE, TASK_SIDE
+from bayes_cpp.exceptions import ConvergenceWarning
 
 __all__ = [
+    "BFMI_MIN",
     "ESS_MIN",
     "RHAT_MAX",
     "DiagnosticReport",
@@ -41,30 +44,6 @@ RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
 _MAX_CELLS = 2000
-_IDENTIFIED = (
-    "intercept",
-    "llm_bias",
-    "task_bias",
-    "family_bias",
-    "category_bias",
-    "sigma",
-    "llm_bias_coef",
-    "task_bias_coef",
-    "family_bias_sigma",
-    "category_bias_sigma",
-    "llm_bias_sigma",
-    "task_bias_sigma",
-    "family_loading_share",
-    "category_loading_share",
-    "task_loading_sigma",
-    "noise_log_mu",
-    "noise_log_sigma",
-    "noise_nu",
-)
-
-
-class ConvergenceWarning(UserWarning):
-    """Sampler diagnostics failed their thresholds."""
 
 
 def identified_quantities(idata: xr.DataTree, *, max_cells: int = _MAX_CELLS) -> xr.Dataset:
@@ -74,25 +53,25 @@ def identified_quantities(idata: xr.DataTree, *, max_cells: int = _MAX_CELLS) ->
     to bound memory on large matrices.
     """
     post = idata["posterior"].to_dataset()
-    out = post[[v for v in _IDENTIFIED if v in post]]
-    if "constant_data" in idata.children and "llm_index" in idata["constant_data"].dataset:
+    out = post[[v for v in dims.IDENTIFIED if v in post]]
+    if "constant_data" in idata.children and dims.LLM_INDEX in idata["constant_data"].dataset:
         const = idata["constant_data"].to_dataset()
         n_obs = const.sizes[dims.OBS]
         pick = np.unique(np.linspace(0, n_obs - 1, min(n_obs, max_cells)).astype(int))
-        li = xr.DataArray(const["llm_index"].to_numpy()[pick], dims=dims.OBS)
-        ti = xr.DataArray(const["task_index"].to_numpy()[pick], dims=dims.OBS)
+        li = xr.DataArray(const[dims.LLM_INDEX].to_numpy()[pick], dims=dims.OBS)
+        ti = xr.DataArray(const[dims.TASK_INDEX].to_numpy()[pick], dims=dims.OBS)
         eta = (
-            post["intercept"]
-            + post["llm_bias"].isel({dims.LLM: li}, drop=True)
-            + post["task_bias"].isel({dims.TASK: ti}, drop=True)
+            post[dims.INTERCEPT]
+            + post[LLM_SIDE.bias].isel({dims.LLM: li}, drop=True)
+            + post[TASK_SIDE.bias].isel({dims.TASK: ti}, drop=True)
         )
-        if "llm_loading" in post and post.sizes.get(dims.LATENT, 0):
-            u = post["llm_loading"].isel({dims.LLM: li}, drop=True)
-            v = post["task_loading"].isel({dims.TASK: ti}, drop=True)
+        if LLM_SIDE.loading in post and post.sizes.get(dims.LATENT, 0):
+            u = post[LLM_SIDE.loading].isel({dims.LLM: li}, drop=True)
+            v = post[TASK_SIDE.loading].isel({dims.TASK: ti}, drop=True)
             eta = eta + (u * v).sum(dims.LATENT)
             gram = xr.dot(
-                post["task_loading"],
-                post["task_loading"].rename({dims.LATENT: "latent_b"}),
+                post[TASK_SIDE.loading],
+                post[TASK_SIDE.loading].rename({dims.LATENT: "latent_b"}),
                 dim=dims.TASK,
             )
             eig = np.linalg.eigvalsh(
@@ -174,7 +153,7 @@ def diagnose(
     """
     ds = identified_quantities(idata)
     with warnings.catch_warnings():
-        # Constant quantities (e.g. a fixed chance floor) give NaN r-hat with
+        # Constant quantities (e.g. a fixed chance level) give NaN r-hat with
         # a numpy warning; NaN is handled below.
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = azs.rhat(ds)
@@ -247,8 +226,8 @@ def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:
     Returns a dataset with ``llm_loading`` and ``task_loading`` aligned; their
     product (and every prediction) is unchanged.
     """
-    u = posterior["llm_loading"].transpose("chain", "draw", dims.LLM, dims.LATENT)
-    v = posterior["task_loading"].transpose("chain", "draw", dims.TASK, dims.LATENT)
+    u = posterior[LLM_SIDE.loading].transpose("chain", "draw", dims.LLM, dims.LATENT)
+    v = posterior[TASK_SIDE.loading].transpose("chain", "draw", dims.TASK, dims.LATENT)
     uv, vv = u.to_numpy(), v.to_numpy()
     ref = vv[0, -1]
     rot: Any = None
@@ -259,8 +238,8 @@ def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:
         ref = np.einsum("cstk,cskl->cstl", vv, rot).mean(axis=(0, 1))
     return xr.Dataset(
         {
-            "llm_loading": (u.dims, np.einsum("csmk,cskl->csml", uv, rot)),
-            "task_loading": (v.dims, np.einsum("cstk,cskl->cstl", vv, rot)),
+            LLM_SIDE.loading: (u.dims, np.einsum("csmk,cskl->csml", uv, rot)),
+            TASK_SIDE.loading: (v.dims, np.einsum("cstk,cskl->cstl", vv, rot)),
         },
         coords={k: c for k, c in posterior.coords.items() if k in (*u.dims, *v.dims)},
     )

@@ -1,56 +1,59 @@
 """The scikit-learn-shaped estimator :class:`BayesCPP`.
 
 It orchestrates the other modules: ``fit`` builds designs and the graph
-(:mod:`bayes_cpp.graph`), samples (:mod:`bayes_cpp.inference`); ``predict`` and
-``forecast`` compute labelled draws from the posterior (:mod:`bayes_cpp.predict`,
-:mod:`bayes_cpp.newcomers`); ``diagnose`` and ``save``/``load`` delegate to
-:mod:`bayes_cpp.diagnostics` and :mod:`bayes_cpp.persistence`.
+(:mod:`bayes_cpp.graph`) and samples (:mod:`bayes_cpp.inference`); the
+predictions come from the fit's :class:`~bayes_cpp.predictor.Predictor`, with
+the estimator validating names and factors, choosing seeds, converting units
+and labelling the output; ``diagnose`` and ``save``/``load`` delegate to
+:mod:`bayes_cpp.diagnostics` and :mod:`bayes_cpp.persistence`. PyMC is
+imported only when a graph is built, so loading a saved fit and predicting
+from it never imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
-from bayes_cpp import dims
+from bayes_cpp import dims, equations
 from bayes_cpp._validation import suggest
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.exceptions import DataError, NotFittedError
+from bayes_cpp.exceptions import BayesCPPError, DataError, NotFittedError, SpecError
 from bayes_cpp.features import Design, build_design
-from bayes_cpp.graph import GraphInputs, build_model, graph_inputs
-from bayes_cpp.inference import SamplerConfig, run_inference, stage_seed
-from bayes_cpp.newcomers import LLM_SIDE, TASK_SIDE, new_row_prior, side_var_names
-from bayes_cpp.predict import (
-    Draws,
-    cell_loglik,
-    cell_means,
-    cell_sd,
-    condition_new_row,
-    link,
-    noisy_scores,
-)
+from bayes_cpp.inference import SamplerConfig
+from bayes_cpp.predictor import Draws, Newcomer, Predictor
+from bayes_cpp.seeds import stage_rng
 from bayes_cpp.spec import ModelSpec, Prior, load_spec
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+    from bayes_cpp.diagnostics import DiagnosticReport
+    from bayes_cpp.graph import GraphInputs
+    from bayes_cpp.persistence import SavedFit
 
 __all__ = ["BayesCPP"]
 
 Kind = Literal["mean", "score"]
-_CORE_VARS = [
-    "intercept",
-    "llm_bias",
-    "task_bias",
-    "llm_loading",
-    "task_loading",
-    "sigma",
-    "noise_nu",
-    "noise_log_mu",
-    "noise_log_sigma",
-]
+Unseen = Literal["error", "population"]
+_PARAMS = (
+    "spec",
+    "rank",
+    "likelihood",
+    "priors",
+    "sampler",
+    "draws",
+    "tune",
+    "chains",
+    "cores",
+    "target_accept",
+    "random_seed",
+)
 
 
 class BayesCPP:
@@ -76,10 +79,16 @@ class BayesCPP:
 
     Examples
     --------
-    >>> from bayes_cpp import BayesCPP
-    >>> est = BayesCPP(rank=2, draws=200, tune=200, chains=2)
-    >>> est.get_params()["rank"]
-    2
+    >>> import bayes_cpp as bc
+    >>> sim = bc.simulate(20, 6, random_seed=0)
+    >>> est = bc.BayesCPP(draws=100, tune=100, chains=2, random_seed=0).fit(sim.data)
+    >>> est.predict(["llm-000"], kind="mean").dims
+    ('chain', 'draw', 'llm', 'task')
+    >>> new = est.forecast("family-00", factors={"params_b": 7.0}, scores={"task-00": 50.0})
+    >>> new.sizes["llm"], new.sizes["task"]
+    (1, 6)
+
+    (In the doctests the sampler is PyMC's mock, so the numbers are prior draws.)
     """
 
     def __init__(
@@ -112,29 +121,14 @@ class BayesCPP:
     # ------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters (scikit-learn convention)."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "spec",
-                "rank",
-                "likelihood",
-                "priors",
-                "sampler",
-                "draws",
-                "tune",
-                "chains",
-                "cores",
-                "target_accept",
-                "random_seed",
-            )
-        }
+        return {k: getattr(self, k) for k in _PARAMS}
 
     def set_params(self, **params: Any) -> Self:
         """Set constructor parameters; returns self."""
         valid = self.get_params()
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"unknown parameter {key!r}{suggest(key, list(valid))}")
+                raise SpecError(f"unknown parameter {key!r}{suggest(key, list(valid))}")
             setattr(self, key, value)
         return self
 
@@ -163,6 +157,8 @@ class BayesCPP:
 
     # ------------------------------------------------------------------- fit
     def _prepare(self, data: CollaborativeData) -> tuple[ModelSpec, Design, Design, GraphInputs]:
+        from bayes_cpp.graph import graph_inputs
+
         if not isinstance(data, CollaborativeData):
             raise DataError(
                 [
@@ -170,13 +166,15 @@ class BayesCPP:
                 ]
             )
         spec = self.resolved_spec()
-        llm_design = build_design(spec.llm_features, data.llms, side="LLM")
+        llm_design = build_design(spec.llm_features, data.llms, side="llm")
         task_design = build_design(spec.task_features, data.tasks, side="task")
         inputs = graph_inputs(data, spec, llm_design, task_design)
         return spec, llm_design, task_design, inputs
 
     def build_model(self, data: CollaborativeData) -> pm.Model:
         """The PyMC model this estimator would fit to ``data`` (nothing is sampled)."""
+        from bayes_cpp.graph import build_model
+
         spec, _, _, inputs = self._prepare(data)
         return build_model(inputs, spec)
 
@@ -192,6 +190,9 @@ class BayesCPP:
         random_seed : int, optional
             Overrides the constructor's seed; recorded in ``random_seed_``.
         """
+        from bayes_cpp.graph import build_model
+        from bayes_cpp.inference import run_inference
+
         seed = self.random_seed if random_seed is None else random_seed
         spec, llm_design, task_design, inputs = self._prepare(data)
         config = self.sampler_config()
@@ -200,6 +201,28 @@ class BayesCPP:
         self._set_fitted(idata, data, spec, llm_design, task_design, config, seed)
         self.pymc_model_ = model
         return self
+
+    def sample_prior_predictive(
+        self, data: CollaborativeData, *, draws: int = 500, random_seed: int | None = None
+    ) -> xr.DataTree:
+        """Draw parameters and unit scores of the observed cells from the prior.
+
+        A prior predictive check: do the priors put scores where real
+        benchmarks put them? Returns PyMC's DataTree (groups ``prior`` and
+        ``prior_predictive``; ``score`` is on the unit scale, 1 = best). The
+        seed is the ``prior_predictive`` child of ``random_seed`` (default:
+        the constructor's).
+        """
+        import pymc as pm
+
+        from bayes_cpp.seeds import stage_seed
+
+        seed = self.random_seed if random_seed is None else random_seed
+        model = self.build_model(data)
+        with model:
+            return pm.sample_prior_predictive(
+                draws=draws, random_seed=stage_seed(seed, "prior_predictive")
+            )
 
     def _set_fitted(
         self,
@@ -219,9 +242,10 @@ class BayesCPP:
         self.sampler_config_ = config
         self.random_seed_ = seed
         self.sampler_used_ = str(idata["posterior"].attrs.get("bayes_cpp_sampler", config.sampler))
-        self._draws_cache: Draws | None = None
+        self._predictor: Predictor | None = None
 
-    def _check_fitted(self) -> None:
+    def check_is_fitted(self) -> None:
+        """Raise :class:`~bayes_cpp.NotFittedError` unless :meth:`fit` (or :meth:`load`) ran."""
         if not hasattr(self, "idata_"):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call .fit(data) first "
@@ -229,27 +253,206 @@ class BayesCPP:
             )
 
     @property
-    def posterior_draws_(self) -> Draws:
-        """Flattened posterior draws used by predictions (cached)."""
-        self._check_fitted()
-        if self._draws_cache is None:
-            names = _CORE_VARS + side_var_names(LLM_SIDE, len(self.llm_design_))
-            names += side_var_names(TASK_SIDE, len(self.task_design_))
-            self._draws_cache = Draws.from_posterior(self.idata_["posterior"].to_dataset(), names)
-        return self._draws_cache
+    def predictor_(self) -> Predictor:
+        """The fit's prediction engine (unit scale, positions; built once)."""
+        self.check_is_fitted()
+        if self._predictor is None:
+            spec, data = self.spec_, self.data_
+            n_features = {dims.LLM: len(self.llm_design_), dims.TASK: len(self.task_design_)}
+            groups = {
+                dims.LLM: spec.hierarchy and len(data.families) > 1,
+                dims.TASK: spec.hierarchy and len(data.categories) > 1,
+            }
+            required, optional = Predictor.required_variables(
+                rank=spec.rank, likelihood=spec.likelihood, groups=groups, n_features=n_features
+            )
+            draws = Draws.from_posterior(self.idata_["posterior"].to_dataset(), required, optional)
+            self._predictor = Predictor(
+                draws,
+                rank=spec.rank,
+                noise_floor=spec.noise_floor,
+                noise_scaling=spec.noise_scaling,
+                chance=self._chance(data.task_names),
+                n_features=n_features,
+            )
+        return self._predictor
+
+    # ------------------------------------------------- names, factors, units
+    def positions(
+        self, side: dims.SideName, names: Iterable[str] | str | None, *, unseen: Unseen = "error"
+    ) -> list[int | None]:
+        """Positions of ``names`` among the fit's LLMs or tasks (None = all).
+
+        Unknown names raise a :class:`~bayes_cpp.DataError` with suggestions,
+        or give ``None`` (a population draw) when ``unseen="population"``.
+        """
+        self.check_is_fitted()
+        known = self.data_.llm_names if side == dims.LLM else self.data_.task_names
+        listed = self._names(names, known, "LLM" if side == dims.LLM else "task", unseen)
+        pos = {n: i for i, n in enumerate(known)}
+        return [pos.get(n) for n in listed]
+
+    def _names(
+        self, names: Iterable[str] | str | None, known: list[str], what: str, unseen: str
+    ) -> list[str]:
+        if names is None:
+            return list(known)
+        out = [names] if isinstance(names, str) else [str(n) for n in names]
+        missing = [n for n in out if n not in set(known)]
+        if missing and unseen == "error":
+            raise DataError(
+                [
+                    f"unknown {what} {n!r}{suggest(n, known)}; pass unseen='population' to predict it "
+                    f"from the population, or use forecast() with its design"
+                    for n in missing
+                ]
+            )
+        return out
+
+    def _chance(self, task_list: list[str]) -> np.ndarray:
+        if not self.spec_.chance_level:
+            return np.zeros(len(task_list))
+        table = self.data_.tasks["chance"]
+        return np.array([float(table.get(t, 0.0)) for t in task_list])
+
+    def _design_row(
+        self, design: Design, factors: Mapping[str, float] | None, what: str
+    ) -> np.ndarray:
+        factors = dict(factors or {})
+        known_cols = set(design.columns)
+        table_cols = set((self.data_.llms if what == "LLM" else self.data_.tasks).columns)
+        unknown = [k for k in factors if k not in known_cols and k not in table_cols]
+        if unknown:
+            raise DataError(
+                [
+                    f"unknown {what} factor {k!r}{suggest(k, sorted(known_cols | table_cols))}; "
+                    f"the model uses {sorted(known_cols) or 'no factors'}"
+                    for k in unknown
+                ]
+            )
+        row = pd.DataFrame({c: [factors.get(c, np.nan)] for c in design.columns})
+        return design.matrix(row, what=f"new {what} factors")[0]
+
+    def newcomer(
+        self,
+        side: dims.SideName,
+        group: str | None = None,
+        *,
+        factors: Mapping[str, float] | None = None,
+        scores: Mapping[str, float] | None = None,
+        chance: float = 0.0,
+        bounds: tuple[float, float, bool] = (0.0, 100.0, True),
+    ) -> Newcomer:
+        """Describe a new LLM (``side="llm"``) or task for the :class:`Predictor`.
+
+        Parameters
+        ----------
+        side : {"llm", "task"}
+            Which side the newcomer is on.
+        group : str, optional
+            Its family (category); unknown or None means a new one.
+        factors : mapping, optional
+            Design factors in the table's columns and units; missing ones are
+            imputed.
+        scores : mapping, optional
+            Known scores in task units: by task for a new LLM, by LLM for a new
+            task.
+        chance, bounds
+            A new task's chance level (fraction of its range) and
+            ``(lo, hi, higher_is_better)``; ignored for a new LLM.
+        """
+        self.check_is_fitted()
+        data = self.data_
+        is_llm = side == dims.LLM
+        what = "LLM" if is_llm else "task"
+        groups = data.families if is_llm else data.categories
+        design = self.llm_design_ if is_llm else self.task_design_
+        x = self._design_row(design, factors, what)
+        index = groups.index(group) if group in groups else None
+        scores = dict(scores or {})
+        other = data.task_names if is_llm else data.llm_names
+        pos = {n: i for i, n in enumerate(other)}
+        unknown = [k for k in scores if k not in pos]
+        if unknown:
+            raise DataError(
+                [
+                    f"unknown {'task' if is_llm else 'LLM'} {k!r}{suggest(k, other)} in scores"
+                    for k in unknown
+                ]
+            )
+        if is_llm:
+            y = data.to_unit(list(scores.values()), list(scores)).to_numpy() if scores else None
+        else:
+            lo, hi, up = bounds
+            y = np.array([float(equations.to_unit(v, lo, hi, up)) for v in scores.values()])
+        y = np.zeros(0) if y is None else np.asarray(y, dtype=float)
+        if np.any((y < 0) | (y > 1)):
+            raise DataError([f"scores {scores} fall outside the tasks' bounds"])
+        return Newcomer(
+            side=dims.LLM if is_llm else dims.TASK,
+            group=index,
+            x=x,
+            known=np.array([pos[k] for k in scores], dtype=int),
+            known_scores=y,
+            chance=chance if (self.spec_.chance_level and not is_llm) else 0.0,
+        )
+
+    def _label(
+        self,
+        unit: np.ndarray,
+        llm_list: list[str],
+        task_list: list[str],
+        kind: str,
+        *,
+        bounds: tuple[float, float, bool] | None = None,
+    ) -> xr.DataArray:
+        """Unit-scale ``(S, L, T)`` draws -> labelled draws in task units.
+
+        ``bounds`` = ``(lo, hi, higher_is_better)`` of a single new task; known
+        tasks use the task table (unknown ones the unit scale).
+        """
+        tasks = self.data_.tasks
+        if bounds is None:
+            lo = np.array([float(tasks["lo"].get(t, 0.0)) for t in task_list])
+            hi = np.array([float(tasks["hi"].get(t, 1.0)) for t in task_list])
+            up = np.array([bool(tasks["higher_is_better"].get(t, True)) for t in task_list])
+            units = "task units (lo..hi of each task)"
+        else:
+            lo, hi, up = (np.array([b]) for b in bounds)
+            units = f"task units ({bounds[0]:g}..{bounds[1]:g})"
+        d = self.predictor_.draws
+        values = d.unflatten(equations.from_unit(unit, lo, hi, up))
+        return xr.DataArray(
+            values,
+            dims=("chain", "draw", dims.LLM, dims.TASK),
+            coords={
+                "chain": np.arange(d.n_chain),
+                "draw": np.arange(d.n_draw),
+                dims.LLM: llm_list,
+                dims.TASK: task_list,
+            },
+            name=kind,
+            attrs={"units": units, "kind": kind},
+        )
+
+    @staticmethod
+    def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            raise SpecError(
+                f"{name} must be {' or '.join(repr(a) for a in allowed)}, not {value!r}"
+            )
+
+    def _rng(self, random_seed: int | None, stage: str) -> np.random.Generator:
+        return stage_rng(self.random_seed_ if random_seed is None else random_seed, stage)
 
     # --------------------------------------------------------------- predict
-    def _rng(self, random_seed: int | None, stage: str) -> np.random.Generator:
-        seed = self.random_seed_ if random_seed is None else random_seed
-        return np.random.default_rng(stage_seed(seed, stage))
-
     def predict(
         self,
         llms: Iterable[str] | str | None = None,
         tasks: Iterable[str] | str | None = None,
         *,
         kind: Kind = "score",
-        unseen: Literal["error", "population"] = "error",
+        unseen: Unseen = "error",
         random_seed: int | None = None,
     ) -> xr.DataArray:
         """Posterior draws for LLM x task cells, in each task's own units.
@@ -273,138 +476,21 @@ class BayesCPP:
         xarray.DataArray
             Dims ``(chain, draw, llm, task)``, named ``kind``.
         """
-        self._check_fitted()
-        if kind not in ("score", "mean"):
-            raise ValueError(f"kind must be 'score' or 'mean', not {kind!r}")
-        if unseen not in ("error", "population"):
-            raise ValueError(f"unseen must be 'error' or 'population', not {unseen!r}")
+        self.check_is_fitted()
+        self._check_choice("kind", kind, ("score", "mean"))
+        self._check_choice("unseen", unseen, ("error", "population"))
         llm_list = self._names(llms, self.data_.llm_names, "LLM", unseen)
         task_list = self._names(tasks, self.data_.task_names, "task", unseen)
         rng = self._rng(random_seed, "predict")
-        mean, sigma = self._predict_unit(llm_list, task_list, rng)
+        predictor = self.predictor_
+        mean, sd = predictor.cells(
+            self.positions(dims.LLM, llm_list, unseen=unseen),
+            self.positions(dims.TASK, task_list, unseen=unseen),
+            rng,
+        )
         if kind == "score":
-            mean = noisy_scores(mean, sigma, self.posterior_draws_.values.get("noise_nu"), rng)
-        return self._label(self.posterior_draws_, mean, llm_list, task_list, kind)
-
-    def _predict_unit(
-        self, llm_list: list[str], task_list: list[str], rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Cell-mean and noise-sd draws ``(S, L, T)`` on the unit scale."""
-        d = self.posterior_draws_
-        llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
-        task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
-        llm_rows = [self._row(d, "llm", n, llm_pos, rng) for n in llm_list]
-        task_rows = [self._row(d, "task", n, task_pos, rng) for n in task_list]
-        a = np.stack([r[0] for r in llm_rows], axis=1)
-        b = np.stack([r[0] for r in task_rows], axis=1)
-        u = v = None
-        if self.spec_.rank:
-            u = np.stack([_loading(r) for r in llm_rows], axis=1)
-            v = np.stack([_loading(r) for r in task_rows], axis=1)
-        mean = cell_means(d.get("intercept"), a, b, u, v, self._chance(task_list))
-        sigma = np.stack([self._task_sigma(d, n, task_pos, rng) for n in task_list], axis=1)
-        return mean, self._cell_sd(sigma[:, None, :], mean)
-
-    def _cell_sd(self, sigma: np.ndarray, mean: np.ndarray) -> np.ndarray:
-        """Per-cell noise sd broadcast to ``mean``'s shape (see :func:`cell_sd`)."""
-        sd = cell_sd(sigma, mean, self.spec_.noise_floor, self.spec_.noise_scaling)
-        return np.broadcast_to(sd, mean.shape)
-
-    def _names(
-        self, names: Iterable[str] | str | None, known: list[str], kind: str, unseen: str
-    ) -> list[str]:
-        if names is None:
-            return list(known)
-        out = [names] if isinstance(names, str) else [str(n) for n in names]
-        missing = [n for n in out if n not in set(known)]
-        if missing and unseen == "error":
-            raise DataError(
-                [
-                    f"unknown {kind} {n!r}{suggest(n, known)}; pass unseen='population' to predict it "
-                    f"from the population, or use forecast() with its design"
-                    for n in missing
-                ]
-            )
-        return out
-
-    def _row(
-        self, d: Draws, side: str, name: str, pos: Mapping[str, int], rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(bias, loading) draws of a known row, or a population draw for an unknown one."""
-        bias_name, load_name = (
-            ("llm_bias", "llm_loading") if side == "llm" else ("task_bias", "task_loading")
-        )
-        if name in pos:
-            i = pos[name]
-            load = d.values[load_name][:, i, :] if load_name in d.values else None
-            return d.values[bias_name][:, i], load
-        design = self.llm_design_ if side == "llm" else self.task_design_
-        prior = new_row_prior(
-            d,
-            LLM_SIDE if side == "llm" else TASK_SIDE,
-            group=None,
-            x=np.full(len(design), np.nan),
-            rank=self.spec_.rank,
-        )
-        theta = prior.mean + prior.sample_centered(rng)
-        return theta[:, 0], theta[:, 1:]
-
-    def _task_sigma(
-        self, d: Draws, name: str, pos: Mapping[str, int], rng: np.random.Generator
-    ) -> np.ndarray:
-        if name in pos:
-            return d.values["sigma"][:, pos[name]]
-        return self._new_task_sigma(d, rng)
-
-    def _new_task_sigma(self, d: Draws, rng: np.random.Generator) -> np.ndarray:
-        """Noise sd of a task the fit has not seen, drawn from the shared prior."""
-        z = rng.standard_normal(d.n_samples)
-        return self.spec_.noise_floor + np.exp(d.get("noise_log_mu") + d.get("noise_log_sigma") * z)
-
-    def _chance(self, task_list: list[str]) -> np.ndarray:
-        if not self.spec_.chance_floor:
-            return np.zeros(len(task_list))
-        table = self.data_.tasks["chance"]
-        return np.array([float(table.get(t, 0.0)) for t in task_list])
-
-    def _label(
-        self,
-        d: Draws,
-        unit: np.ndarray,
-        llm_list: list[str],
-        task_list: list[str],
-        kind: str,
-        *,
-        bounds: tuple[float, float, bool] | None = None,
-    ) -> xr.DataArray:
-        """Unit-scale ``(S, L, T)`` draws -> labelled draws in task units.
-
-        ``bounds`` = ``(lo, hi, higher_is_better)`` of a single new task; known
-        tasks use the task table (unknown ones the unit scale).
-        """
-        tasks = self.data_.tasks
-        if bounds is None:
-            lo = np.array([float(tasks["lo"].get(t, 0.0)) for t in task_list])
-            hi = np.array([float(tasks["hi"].get(t, 1.0)) for t in task_list])
-            up = np.array([bool(tasks["higher_is_better"].get(t, True)) for t in task_list])
-            units = "task units (lo..hi of each task)"
-        else:
-            lo, hi, up = (np.array([b]) for b in bounds)
-            units = f"task units ({bounds[0]:g}..{bounds[1]:g})"
-        p = np.where(up, unit, 1.0 - unit)
-        values = d.unflatten(lo + p * (hi - lo))
-        return xr.DataArray(
-            values,
-            dims=("chain", "draw", dims.LLM, dims.TASK),
-            coords={
-                "chain": np.arange(d.n_chain),
-                "draw": np.arange(d.n_draw),
-                dims.LLM: llm_list,
-                dims.TASK: task_list,
-            },
-            name=kind,
-            attrs={"units": units, "kind": kind},
-        )
+            mean = predictor.noisy(mean, sd, rng)
+        return self._label(mean, llm_list, task_list, kind)
 
     # -------------------------------------------------------------- forecast
     def forecast(
@@ -445,38 +531,17 @@ class BayesCPP:
         xarray.DataArray
             Dims ``(chain, draw, llm, task)`` with a single ``llm`` = ``name``.
         """
-        self._check_fitted()
+        self.check_is_fitted()
+        self._check_choice("kind", kind, ("score", "mean"))
         task_list = self._names(tasks, self.data_.task_names, "task", "error")
         rng = self._rng(random_seed, "forecast")
-        mean, sigma = self._forecast_llm_unit(family, factors, scores, task_list, rng)
-        d = self.posterior_draws_
+        new = self.newcomer(dims.LLM, family, factors=factors, scores=scores)
+        predictor = self.predictor_
+        mean, sd = predictor.forecast(new, self.positions(dims.TASK, task_list), rng)  # type: ignore[arg-type]
+        mean, sd = mean[:, None, :], sd[:, None, :]
         if kind == "score":
-            mean = noisy_scores(mean, sigma, d.values.get("noise_nu"), rng)
-        return self._label(d, mean, [name], task_list, kind)
-
-    def _forecast_llm_unit(
-        self,
-        family: str | None,
-        factors: Mapping[str, float] | None,
-        scores: Mapping[str, float] | None,
-        task_list: list[str],
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A new LLM's cell-mean and noise-sd draws ``(S, 1, T)`` (unit scale)."""
-        x = self._design_row(self.llm_design_, factors, "LLM")
-        families = self.data_.families
-        group = families.index(family) if family in families else None
-        d = self.posterior_draws_
-        prior = new_row_prior(d, LLM_SIDE, group=group, x=x, rank=self.spec_.rank)
-        task_pos = {n: i for i, n in enumerate(self.data_.task_names)}
-        theta = self._condition(prior, scores, "task", task_pos, rng)
-        rank = self.spec_.rank
-        idx = [task_pos[t] for t in task_list]
-        b = d.values["task_bias"][:, idx]
-        v = d.values["task_loading"][:, idx, :] if rank else None
-        u = theta[:, None, 1:] if rank else None
-        mean = cell_means(d.get("intercept"), theta[:, None, 0], b, u, v, self._chance(task_list))
-        return mean, self._cell_sd(d.values["sigma"][:, None, idx], mean)
+            mean = predictor.noisy(mean, sd, rng)
+        return self._label(mean, [name], task_list, kind)
 
     def forecast_task(
         self,
@@ -500,158 +565,105 @@ class BayesCPP:
         paper's "T2" setting) define the task; ``chance``, ``lo``, ``hi`` and
         ``higher_is_better`` its metric. Returns dims ``(chain, draw, llm, task)``.
         """
-        self._check_fitted()
+        self.check_is_fitted()
+        self._check_choice("kind", kind, ("score", "mean"))
         if not lo < hi or not 0.0 <= chance < 1.0:
             raise DataError([f"new task {name!r}: need lo < hi and 0 <= chance < 1"])
         llm_list = self._names(llms, self.data_.llm_names, "LLM", "error")
-        unit_scores = None
-        if scores:
-            unit_scores = {k: _to_unit(v, lo, hi, higher_is_better) for k, v in scores.items()}
+        bounds = (lo, hi, higher_is_better)
+        new = self.newcomer(
+            dims.TASK, category, factors=factors, scores=scores, chance=chance, bounds=bounds
+        )
         rng = self._rng(random_seed, "forecast")
-        mean, sigma = self._forecast_task_unit(
-            category, factors, unit_scores, chance, llm_list, rng
-        )
-        d = self.posterior_draws_
+        predictor = self.predictor_
+        mean, sd = predictor.forecast(new, self.positions(dims.LLM, llm_list), rng)  # type: ignore[arg-type]
+        mean, sd = mean[:, :, None], sd[:, :, None]
         if kind == "score":
-            mean = noisy_scores(mean, sigma, d.values.get("noise_nu"), rng)
-        return self._label(d, mean, llm_list, [name], kind, bounds=(lo, hi, higher_is_better))
-
-    def _forecast_task_unit(
-        self,
-        category: str | None,
-        factors: Mapping[str, float] | None,
-        unit_scores: Mapping[str, float] | None,
-        chance: float,
-        llm_list: list[str],
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A new task's cell-mean and noise-sd draws ``(S, L, 1)`` (unit scale)."""
-        x = self._design_row(self.task_design_, factors, "task")
-        cats = self.data_.categories
-        group = cats.index(category) if category in cats else None
-        d = self.posterior_draws_
-        prior = new_row_prior(d, TASK_SIDE, group=group, x=x, rank=self.spec_.rank)
-        llm_pos = {n: i for i, n in enumerate(self.data_.llm_names)}
-        floor = chance if self.spec_.chance_floor else 0.0
-        sigma_new = self._new_task_sigma(d, rng)
-        theta = self._condition(
-            prior, unit_scores, "llm", llm_pos, rng, chance=floor, sigma=sigma_new, unit=True
-        )
-        idx = [llm_pos[n] for n in llm_list]
-        a = d.values["llm_bias"][:, idx]
-        rank = self.spec_.rank
-        u = d.values["llm_loading"][:, idx, :] if rank else None
-        v = theta[:, None, 1:] if rank else None
-        mean = cell_means(d.get("intercept"), a, theta[:, None, 0], u, v, np.array([floor]))
-        return mean, self._cell_sd(sigma_new[:, None, None], mean)
-
-    def _design_row(
-        self, design: Design, factors: Mapping[str, float] | None, kind: str
-    ) -> np.ndarray:
-        factors = dict(factors or {})
-        known_cols = set(design.columns)
-        table_cols = set((self.data_.llms if kind == "LLM" else self.data_.tasks).columns)
-        unknown = [k for k in factors if k not in known_cols and k not in table_cols]
-        if unknown:
-            raise DataError(
-                [
-                    f"unknown {kind} factor {k!r}{suggest(k, sorted(known_cols | table_cols))}; "
-                    f"the model uses {sorted(known_cols) or 'no factors'}"
-                    for k in unknown
-                ]
-            )
-        row = pd.DataFrame({c: [factors.get(c, np.nan)] for c in design.columns})
-        return design.matrix(row, what=f"new {kind} factors")[0]
-
-    def _condition(
-        self,
-        prior: Any,
-        scores: Mapping[str, float] | None,
-        other: str,
-        pos: Mapping[str, int],
-        rng: np.random.Generator,
-        *,
-        chance: float | None = None,
-        sigma: np.ndarray | None = None,
-        unit: bool = False,
-    ) -> np.ndarray:
-        """Draw the newcomer's row given its observed scores (or its prior)."""
-        if not scores:
-            return np.asarray(prior.mean + prior.sample_centered(rng))
-        unknown = [k for k in scores if k not in pos]
-        if unknown:
-            raise DataError(
-                [f"unknown {other} {k!r}{suggest(k, list(pos))} in scores" for k in unknown]
-            )
-        d = self.posterior_draws_
-        idx = np.array([pos[k] for k in scores])
-        if unit:
-            y = np.array(list(scores.values()), dtype=float)
-        else:
-            y = self.data_.to_unit(list(scores.values()), list(scores)).to_numpy()
-        if np.any((y < 0) | (y > 1)):
-            raise DataError([f"scores {dict(scores)} fall outside the tasks' bounds"])
-        rank = self.spec_.rank
-        nu = d.values.get("noise_nu")
-        if other == "task":  # new LLM observed on known tasks
-            fixed_bias = d.values["task_bias"][:, idx]
-            fixed_load = d.values["task_loading"][:, idx, :] if rank else None
-            floor = self._chance([self.data_.task_names[i] for i in idx])[None, :]
-            sd = d.values["sigma"][:, idx]
-        else:  # new task observed for known LLMs
-            fixed_bias = d.values["llm_bias"][:, idx]
-            fixed_load = d.values["llm_loading"][:, idx, :] if rank else None
-            floor = np.full((1, len(idx)), chance or 0.0)
-            assert sigma is not None
-            sd = np.repeat(sigma[:, None], len(idx), axis=1)
-        intercept = d.get("intercept")
-        noise_floor, scaling = self.spec_.noise_floor, self.spec_.noise_scaling
-
-        def loglik(theta: np.ndarray) -> np.ndarray:
-            eta = intercept[:, None] + theta[:, :1] + fixed_bias
-            if rank and fixed_load is not None:
-                eta = eta + np.einsum("sk,sjk->sj", theta[:, 1:], fixed_load)
-            mu = link(eta, floor)
-            return cell_loglik(y[None, :], mu, cell_sd(sd, mu, noise_floor, scaling), nu)
-
-        return condition_new_row(prior, loglik, rng)
+            mean = predictor.noisy(mean, sd, rng)
+        return self._label(mean, llm_list, [name], kind, bounds=bounds)
 
     # ---------------------------------------------------------- diagnostics
-    def diagnose(self, **kwargs: Any) -> Any:
-        """Convergence report on identified quantities, see :func:`bayes_cpp.diagnostics.diagnose`."""
+    def diagnose(self, *, warn: bool = True) -> DiagnosticReport:
+        """Convergence report on identified quantities (:func:`bayes_cpp.diagnostics.diagnose`).
+
+        Parameters
+        ----------
+        warn : bool
+            Emit a :class:`~bayes_cpp.ConvergenceWarning` when a check fails.
+        """
         from bayes_cpp.diagnostics import diagnose
 
-        self._check_fitted()
-        return diagnose(self.idata_, **kwargs)
+        self.check_is_fitted()
+        return diagnose(self.idata_, warn=warn)
 
-    def summary(self, **kwargs: Any) -> pd.DataFrame:
-        """ArviZ summary of identified quantities, see :func:`bayes_cpp.diagnostics.summary`."""
+    def summary(
+        self,
+        *,
+        var_names: list[str] | None = None,
+        ci_prob: float = dims.CI_PROB,
+        ci_kind: Literal["eti", "hdi"] = dims.CI_KIND,
+    ) -> pd.DataFrame:
+        """ArviZ summary of identified quantities (:func:`bayes_cpp.diagnostics.summary`)."""
         from bayes_cpp.diagnostics import summary
 
-        self._check_fitted()
-        return summary(self.idata_, **kwargs)
+        self.check_is_fitted()
+        return summary(self.idata_, var_names=var_names, ci_prob=ci_prob, ci_kind=ci_kind)
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
         """Write the fit to one netCDF file (atomically); see :mod:`bayes_cpp.persistence`."""
-        from bayes_cpp.persistence import save_fit
+        from bayes_cpp.persistence import SavedFit, save_fit
 
-        self._check_fitted()
-        return save_fit(self, Path(path))
+        self.check_is_fitted()
+        params = self.get_params()
+        params["spec"] = self.spec_.to_dict()
+        params["priors"] = {k: p.to_dict() for k, p in (params["priors"] or {}).items()} or None
+        record = SavedFit(
+            idata=self.idata_,
+            data=self.data_,
+            spec=self.spec_,
+            llm_design=self.llm_design_,
+            task_design=self.task_design_,
+            sampler_config=self.sampler_config_,
+            random_seed=self.random_seed_,
+            sampler_used=self.sampler_used_,
+            params=params,
+        )
+        return save_fit(record, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> BayesCPP:
         """Load a fit written by :meth:`save` (no pickle: no code is executed)."""
         from bayes_cpp.persistence import load_fit
 
-        return load_fit(cls, Path(path))
+        return cls.from_saved(load_fit(Path(path)))
+
+    @classmethod
+    def from_saved(cls, record: SavedFit) -> BayesCPP:
+        """Rebuild a fitted estimator from a :class:`~bayes_cpp.persistence.SavedFit`."""
+        params = dict(record.params)
+        params["spec"] = record.spec
+        if params.get("priors"):
+            params["priors"] = dict(record.spec.priors)
+        est = cls(**params)
+        est._set_fitted(
+            record.idata,
+            record.data,
+            record.spec,
+            record.llm_design,
+            record.task_design,
+            record.sampler_config,
+            record.random_seed,
+        )
+        return est
 
     # -------------------------------------------------------------- display
     def __repr__(self) -> str:
-        spec_name = getattr(
-            load_spec(self.spec) if not isinstance(self.spec, ModelSpec) else self.spec, "name", "?"
-        )
         if not hasattr(self, "idata_"):
+            try:
+                spec_name = load_spec(self.spec).name
+            except BayesCPPError:
+                spec_name = "?"
             return f"BayesCPP(spec={spec_name!r}, rank={self.rank}, sampler={self.sampler!r}) [not fitted]"
         post = self.idata_["posterior"]
         status = "not checked"
@@ -674,14 +686,3 @@ class BayesCPP:
                 f"  diagnostics: {status}",
             ]
         )
-
-
-def _loading(row: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
-    if row[1] is None:
-        raise RuntimeError("posterior lacks loadings although the spec has a latent rank")
-    return row[1]
-
-
-def _to_unit(value: float, lo: float, hi: float, higher_is_better: bool) -> float:
-    p = (float(value) - lo) / (hi - lo)
-    return p if higher_is_better else 1.0 - p

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "BayesCPPError",
+    "ConvergenceWarning",
     "DataError",
     "DataWarning",
     "DatasetUnavailableError",
@@ -42,6 +43,10 @@ class DataError(BayesCPPError, ValueError):
         n = len(self.problems)
         header = f"{n} problem{'s' if n != 1 else ''} found{where}:"
         super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class ConvergenceWarning(UserWarning):
+    """Sampler diagnostics failed their thresholds: numbers from this fit may be wrong."""
 
 
 class DataWarning(UserWarning):

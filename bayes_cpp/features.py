@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -97,7 +97,9 @@ def _transform(values: np.ndarray, transform: str) -> np.ndarray:
     return values.astype(float)
 
 
-def build_design(features: Sequence[Feature], table: pd.DataFrame, *, side: str) -> Design:
+def build_design(
+    features: Sequence[Feature], table: pd.DataFrame, *, side: Literal["llm", "task"]
+) -> Design:
     """Fit the standardization of ``features`` on ``table``.
 
     A feature whose columns are all absent from the table is skipped silently
@@ -117,7 +119,8 @@ def build_design(features: Sequence[Feature], table: pd.DataFrame, *, side: str)
         finite = values[np.isfinite(values)]
         if len(finite) < 2 or np.std(finite) == 0:
             warnings.warn(
-                f"{side} feature {feat.name!r} (column {col!r}) is constant or missing; not used",
+                f"{'LLM' if side == 'llm' else 'task'} feature {feat.name!r} (column {col!r}) "
+                "is constant or missing; not used",
                 DataWarning,
                 stacklevel=3,
             )

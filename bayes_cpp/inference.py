@@ -1,9 +1,9 @@
-"""Inference: sampler configuration, per-stage seeds, and the sampling call.
+"""Inference: sampler configuration and the sampling call.
 
 The NUTS implementation is always chosen explicitly (PyMC 6 silently picks
 nutpie when it is installed) and the one actually used is recorded in the
-posterior's attributes. One user seed is split with ``numpy.random.SeedSequence``
-into independent child seeds, one per stochastic stage.
+posterior's attributes. Seeds come from :mod:`bayes_cpp.seeds`. PyMC is
+imported only when sampling starts, so reading a saved fit never loads it.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from bayes_cpp.exceptions import SpecError
+from bayes_cpp.seeds import stage_seed
 
-__all__ = ["STAGES", "SamplerConfig", "quiet_sampler_logs", "run_inference", "stage_seed"]
+if TYPE_CHECKING:
+    import pymc as pm
 
-#: Stochastic stages; each gets its own child of the user's seed.
-STAGES: tuple[str, ...] = ("sample", "prior_predictive", "predict", "forecast", "advi_init")
+__all__ = ["SamplerConfig", "quiet_sampler_logs", "run_inference"]
 
 Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
 
@@ -80,22 +80,6 @@ class SamplerConfig:
         return asdict(self)
 
 
-def stage_seed(random_seed: int | None, stage: str) -> int:
-    """The child seed of ``stage`` derived from the user's seed.
-
-    Examples
-    --------
-    >>> stage_seed(1, "sample") == stage_seed(1, "sample")
-    True
-    >>> stage_seed(1, "sample") != stage_seed(1, "predict")
-    True
-    """
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}")
-    seq = np.random.SeedSequence(random_seed).spawn(len(STAGES))[STAGES.index(stage)]
-    return int(seq.generate_state(1, dtype=np.uint32)[0])
-
-
 @contextmanager
 def quiet_sampler_logs() -> Iterator[None]:
     """Silence PyMC's per-fit INFO lines (e.g. ``NUTS[nutpie]: [...]``) inside the block.
@@ -114,6 +98,8 @@ def quiet_sampler_logs() -> Iterator[None]:
 
 def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | None) -> xr.DataTree:
     """Run the configured sampler on ``model``; return a DataTree with attrs recorded."""
+    import pymc as pm
+
     seed = stage_seed(random_seed, "sample")
     start = time.perf_counter()
     if config.sampler == "advi":
@@ -154,6 +140,8 @@ def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | Non
 def _run_advi(model: pm.Model, config: SamplerConfig, seed: int, init_seed: int) -> xr.DataTree:
     # ADVI and MAP started at all-zero loadings sit on a saddle (zero gradient
     # for U and V), so start from a jittered point and use Adam.
+    import pymc as pm
+
     rng = np.random.default_rng(init_seed)
     start = {
         k: v + rng.normal(0.0, 0.1, size=np.shape(v))

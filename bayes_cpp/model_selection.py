@@ -16,6 +16,7 @@ import arviz_stats as azs
 import pandas as pd
 import pymc as pm
 
+from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 
@@ -24,7 +25,7 @@ __all__ = ["compare_ranks", "loo"]
 
 def loo(est: BayesCPP) -> Any:
     """PSIS-LOO of a fitted estimator (adds the ``log_likelihood`` group if needed)."""
-    est._check_fitted()
+    est.check_is_fitted()
     idata = est.idata_
     if "log_likelihood" not in idata.children:
         model = getattr(est, "pymc_model_", None) or est.build_model(est.data_)
@@ -32,12 +33,12 @@ def loo(est: BayesCPP) -> Any:
             warnings.simplefilter("ignore", UserWarning)
             # Only the score likelihood: the imputation network's observed
             # features also have log-likelihood terms, which LOO must not mix in.
-            pm.compute_log_likelihood(idata, var_names=["score"], model=model, progressbar=False)
+            pm.compute_log_likelihood(idata, var_names=[dims.SCORE], model=model, progressbar=False)
     with warnings.catch_warnings():
         # High Pareto-k values are expected for per-cell MF models; they are
         # reported in the result, not as a warning per call.
         warnings.simplefilter("ignore", UserWarning)
-        return azs.loo(idata, var_name="score")
+        return azs.loo(idata, var_name=dims.SCORE)
 
 
 def compare_ranks(
@@ -54,8 +55,14 @@ def compare_ranks(
 
     Examples
     --------
-    >>> import bayes_cpp as bc  # doctest: +SKIP
-    >>> bc.model_selection.compare_ranks(bc.simulate(30, 8).data, ranks=(1, 2))  # doctest: +SKIP
+    It fits one model per rank by MCMC (minutes), so it is not run as a doctest
+    (``tests/test_slow_fit.py`` runs it):
+
+    >>> import bayes_cpp as bc
+    >>> from bayes_cpp.model_selection import compare_ranks
+    >>> table = compare_ranks(bc.simulate(30, 8).data, ranks=(1, 2))  # doctest: +SKIP
+    >>> list(table.index)  # doctest: +SKIP
+    ['rank=2', 'rank=1']
     """
     results = {}
     for rank in ranks:
@@ -64,4 +71,4 @@ def compare_ranks(
         results[f"rank={rank}"] = est.idata_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return azs.compare(results, var_name="score")
+        return azs.compare(results, var_name=dims.SCORE)

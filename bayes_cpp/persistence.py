@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import xarray as xr
 
+from bayes_cpp import dims
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.exceptions import BayesCPPError, IncompatibleFileError
@@ -27,10 +29,7 @@ from bayes_cpp.features import Design
 from bayes_cpp.inference import SamplerConfig
 from bayes_cpp.spec import ModelSpec
 
-if TYPE_CHECKING:
-    from bayes_cpp.estimator import BayesCPP
-
-__all__ = ["SCHEMA_VERSION", "atomic_write", "load_fit", "save_fit"]
+__all__ = ["SCHEMA_VERSION", "SavedFit", "atomic_write", "load_fit", "save_fit"]
 
 #: Bumped on any change that an older reader could misinterpret.
 SCHEMA_VERSION = 1
@@ -38,11 +37,39 @@ _DATA_GROUP = "bayes_cpp_data"
 _GROUPS = ("posterior", "sample_stats", "constant_data", "observed_data")
 
 
-def _jsonable_params(est: BayesCPP) -> dict[str, Any]:
-    params = est.get_params()
-    params["spec"] = est.spec_.to_dict()
-    params["priors"] = {k: p.to_dict() for k, p in (params["priors"] or {}).items()} or None
-    return params
+@dataclass(frozen=True)
+class SavedFit:
+    """Everything a saved fit holds (what :meth:`bayes_cpp.BayesCPP.from_saved` rebuilds from).
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+        Posterior and sampler groups.
+    data : CollaborativeData
+        The training data.
+    spec : ModelSpec
+        The resolved spec.
+    llm_design, task_design : Design
+        Fitted standardizations of the design factors.
+    sampler_config : SamplerConfig
+        Sampler settings.
+    random_seed : int or None
+        The fit's seed.
+    sampler_used : str
+        The inference method actually used.
+    params : mapping
+        The estimator's constructor parameters, JSON-ready.
+    """
+
+    idata: xr.DataTree
+    data: CollaborativeData
+    spec: ModelSpec
+    llm_design: Design
+    task_design: Design
+    sampler_config: SamplerConfig
+    random_seed: int | None
+    sampler_used: str
+    params: Mapping[str, Any]
 
 
 def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -56,27 +83,26 @@ def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def save_fit(est: BayesCPP, path: Path) -> Path:
-    """Write ``est`` to ``path`` atomically; returns the path."""
+def save_fit(fit: SavedFit, path: Path) -> Path:
+    """Write ``fit`` to ``path`` atomically; returns the path."""
     tree: dict[str, xr.Dataset] = {}
     for group in _GROUPS:
-        if group in est.idata_.children:
-            ds = est.idata_[group].to_dataset()
+        if group in fit.idata.children:
+            ds = fit.idata[group].to_dataset()
             tree[group] = ds.assign_attrs(_clean_attrs(dict(ds.attrs)))
-    data_ds = est.data_.to_xarray()
-    tree[_DATA_GROUP] = data_ds
+    tree[_DATA_GROUP] = fit.data.to_xarray()
     root = xr.Dataset(
         attrs={
             "bayes_cpp_version": __version__,
             "schema_version": SCHEMA_VERSION,
-            "estimator": type(est).__name__,
-            "params": json.dumps(_jsonable_params(est)),
-            "spec": json.dumps(est.spec_.to_dict()),
-            "llm_design": json.dumps(est.llm_design_.to_dict()),
-            "task_design": json.dumps(est.task_design_.to_dict()),
-            "sampler_config": json.dumps(est.sampler_config_.to_dict()),
-            "sampler_used": est.sampler_used_,
-            "random_seed": json.dumps(est.random_seed_),
+            "estimator": "BayesCPP",
+            "params": json.dumps(dict(fit.params)),
+            "spec": json.dumps(fit.spec.to_dict()),
+            "llm_design": json.dumps(fit.llm_design.to_dict()),
+            "task_design": json.dumps(fit.task_design.to_dict()),
+            "sampler_config": json.dumps(fit.sampler_config.to_dict()),
+            "sampler_used": fit.sampler_used,
+            "random_seed": json.dumps(fit.random_seed),
         }
     )
     dt = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in tree.items()}})
@@ -100,8 +126,8 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> Path:
     return path
 
 
-def load_fit(cls: type[BayesCPP], path: Path) -> BayesCPP:
-    """Read a file written by :func:`save_fit` and rebuild the fitted estimator."""
+def load_fit(path: Path) -> SavedFit:
+    """Read a file written by :func:`save_fit`."""
     path = Path(path)
     if not path.is_file():
         raise IncompatibleFileError(f"no saved fit at {path}")
@@ -137,17 +163,24 @@ def load_fit(cls: type[BayesCPP], path: Path) -> BayesCPP:
         data = CollaborativeData.from_xarray(dt[_DATA_GROUP].to_dataset())
     except (KeyError, TypeError, ValueError, BayesCPPError) as exc:
         raise IncompatibleFileError(f"{path}: stored configuration is invalid: {exc}") from None
-    params["spec"] = spec
-    if params.get("priors"):
-        params["priors"] = dict(spec.priors)
-    est = cls(**params)
     idata = xr.DataTree.from_dict(
         {f"/{g}": dt[g].to_dataset() for g in _GROUPS if g in dt.children}
     )
     missing_vars = [
-        v for v in ("intercept", "llm_bias", "task_bias", "sigma") if v not in idata["posterior"]
+        v
+        for v in (dims.INTERCEPT, dims.LLM_SIDE.bias, dims.TASK_SIDE.bias, dims.SIGMA)
+        if v not in idata["posterior"]
     ]
     if missing_vars:
         raise IncompatibleFileError(f"{path}: posterior lacks {', '.join(missing_vars)}")
-    est._set_fitted(idata, data, spec, llm_design, task_design, config, seed)
-    return est
+    return SavedFit(
+        idata=idata,
+        data=data,
+        spec=spec,
+        llm_design=llm_design,
+        task_design=task_design,
+        sampler_config=config,
+        random_seed=seed,
+        sampler_used=str(attrs.get("sampler_used", config.sampler)),
+        params=params,
+    )

@@ -1,7 +1,7 @@
 """Simulate collaborative data with known ground truth.
 
 The generative process mirrors :mod:`bayes_cpp.graph` (families, categories,
-design-factor regressions, chance floors, bounded scores) so tests and
+design-factor regressions, chance levels, bounded scores) so tests and
 benchmarks can check parameter recovery and calibration, and adds a
 missingness pattern with long-tailed coverage like real leaderboards (a few
 LLMs and tasks are evaluated everywhere, most rarely).
@@ -17,10 +17,9 @@ import pandas as pd
 import xarray as xr
 from scipy.special import expit
 
-from bayes_cpp import dims
+from bayes_cpp import dims, equations
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.exceptions import DataError
-from bayes_cpp.predict import cell_sd
 
 __all__ = ["Simulation", "simulate"]
 
@@ -168,12 +167,12 @@ def simulate(
     sigma = noise * np.exp(rng.normal(0.0, 0.2, n_tasks))
 
     eta = intercept + llm_bias[:, None] + task_bias[None, :] + llm_loading @ task_loading.T
-    unit_mean = chance[None, :] + (1.0 - chance[None, :]) * expit(eta)
-    sd = cell_sd(sigma[None, :], unit_mean, noise_floor, noise_scaling)
+    unit_mean = equations.link(eta, chance[None, :])
+    sd = equations.cell_sd(sigma[None, :], unit_mean, noise_floor, noise_scaling)
     unit_score = np.clip(unit_mean + rng.normal(0.0, 1.0, eta.shape) * sd, 0.0, 1.0)
     lo, hi = score_range
-    mean = lo + unit_mean * (hi - lo)
-    score = np.round(lo + unit_score * (hi - lo), 2)
+    mean = equations.from_unit(unit_mean, lo, hi, True)
+    score = np.round(equations.from_unit(unit_score, lo, hi, True), 2)
 
     observed = _missingness(rng, n_llms, n_tasks, density, coverage)
 

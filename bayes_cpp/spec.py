@@ -194,8 +194,9 @@ class ModelSpec:
         mixed prompt settings of crowdsourced cells).
     hierarchy : bool
         Draw LLMs around their family and tasks around their category.
-    chance_floor : bool
-        Use each task's chance level as a floor of the mean.
+    chance_level : bool
+        Use each task's chance level as the lower asymptote of the mean
+        (``chance + (1 - chance) sigmoid(eta)``).
     noise_floor : float
         Smallest noise sd on the unit scale. Reported scores carry rounding and
         reporting noise; without a floor, tasks with few scores can be fitted
@@ -217,7 +218,7 @@ class ModelSpec:
     rank: int = 3
     likelihood: Likelihood = "normal"
     hierarchy: bool = True
-    chance_floor: bool = True
+    chance_level: bool = True
     noise_floor: float = 0.0
     noise_scaling: NoiseScaling = "constant"
     llm_features: tuple[Feature, ...] = ()
@@ -276,7 +277,7 @@ class ModelSpec:
             "rank": self.rank,
             "likelihood": self.likelihood,
             "hierarchy": self.hierarchy,
-            "chance_floor": self.chance_floor,
+            "chance_level": self.chance_level,
             "noise_floor": self.noise_floor,
             "noise_scaling": self.noise_scaling,
             "llm_features": {f.name: f.to_dict() for f in self.llm_features},
@@ -288,6 +289,11 @@ class ModelSpec:
     def from_dict(cls, record: Mapping[str, Any]) -> ModelSpec:
         """Build from a TOML/JSON record, rejecting unknown keys."""
         allowed = {f.name for f in dataclasses.fields(cls)}
+        if "chance_floor" in record:
+            raise SpecError(
+                "spec key 'chance_floor' was renamed 'chance_level' (the noise has a floor too); "
+                "rename it in the spec file"
+            )
         unknown = [k for k in record if k not in allowed]
         if unknown:
             raise SpecError(

@@ -50,7 +50,7 @@ def _robust_without_floor() -> list[Any]:
     from bayes_cpp import load_spec
     from bayes_cpp.evaluation import BayesMethod
 
-    spec = load_spec("hbmf_robust").replace(chance_floor=False)
+    spec = load_spec("hbmf_robust").replace(chance_level=False)
     return [BayesMethod(spec, label="hbmf_robust-no-floor")]
 
 

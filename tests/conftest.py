@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -33,23 +31,11 @@ def sim():
     return simulate(24, 8, rank=2, n_families=5, n_categories=3, density=0.6, random_seed=SEED)
 
 
-@contextmanager
 def mocked_sampling():
     """Replace NUTS by prior draws (PyMC's test helper) for fast API tests."""
-    import pytensor
-    from pymc.testing import mock_sample_setup_and_teardown
+    from bayes_cpp.testing import mock_sampling
 
-    gen = mock_sample_setup_and_teardown()
-    next(gen)
-    try:
-        # The mock draws from the prior; FAST_COMPILE avoids a numba compile.
-        with warnings.catch_warnings(), pytensor.config.change_flags(mode="FAST_COMPILE"):
-            # The mock draws from the prior predictive, which ignores the
-            # automatic-imputation structure; PyMC says so.
-            warnings.simplefilter("ignore", UserWarning)
-            yield
-    finally:
-        next(gen, None)
+    return mock_sampling()
 
 
 @pytest.fixture

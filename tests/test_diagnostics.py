@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 from arviz_base import from_dict
 
-from bayes_cpp import dims
-from bayes_cpp.diagnostics import ConvergenceWarning, align_loadings, diagnose, summary
+from bayes_cpp import ConvergenceWarning, dims
+from bayes_cpp.diagnostics import align_loadings, diagnose, summary
 
 RNG = np.random.default_rng(0)
 C, D, L, T, K = 4, 500, 6, 5, 2

@@ -71,7 +71,7 @@ def test_graph_likelihood_matches_the_numpy_predictor(sim):
     """The graph's score log-density equals the predictor's cell means and sds."""
     from scipy import stats
 
-    from bayes_cpp.predict import cell_means, cell_sd
+    from bayes_cpp.equations import cell_sd, link
 
     spec = load_spec("hbmf")
     model = BayesCPP(spec).build_model(sim.data)
@@ -84,14 +84,8 @@ def test_graph_likelihood_matches_the_numpy_predictor(sim):
     values = fn(point)
     v = dict(zip(names, values, strict=True))
     chance = sim.data.tasks["chance"].to_numpy(float)
-    mean = cell_means(
-        np.atleast_1d(v["intercept"]),
-        v["llm_bias"][None],
-        v["task_bias"][None],
-        v["llm_loading"][None],
-        v["task_loading"][None],
-        chance,
-    )[0]
+    eta = v["intercept"] + v["llm_bias"][:, None] + v["task_bias"][None, :]
+    mean = link(eta + v["llm_loading"] @ v["task_loading"].T, chance[None, :])
     li = sim.data.scores["llm"].map({n: i for i, n in enumerate(sim.data.llm_names)}).to_numpy()
     ti = sim.data.scores["task"].map({n: i for i, n in enumerate(sim.data.task_names)}).to_numpy()
     m = mean[li, ti]

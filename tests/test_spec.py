@@ -22,7 +22,7 @@ def test_default_spec_content():
     spec = load_spec("hbmf")
     assert spec.rank == 2
     assert spec.hierarchy
-    assert spec.chance_floor
+    assert spec.chance_level
     assert [f.name for f in spec.llm_features] == ["log_params", "log_tokens"]
     assert load_spec("bpmf").hierarchy is False
     assert load_spec("factors_only").rank == 0

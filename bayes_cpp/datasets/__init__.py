@@ -9,7 +9,15 @@ step is listed in the result's ``notes``.
 Examples
 --------
 >>> from bayes_cpp import datasets
->>> datasets.list()[["name", "n_llms", "n_tasks"]]  # doctest: +SKIP
+>>> datasets.list()[["name", "n_llms", "n_tasks"]]
+               name  n_llms  n_tasks
+0  cpp-crowdsourced      72       29
+1          cpp-helm      88       34
+2        obsscaling     148        8
+3        openllm-v1    7169        6
+
+Loading needs the files (``BAYES_CPP_DATA`` or a download), so it is not run here:
+
 >>> data = datasets.load("cpp-crowdsourced")  # doctest: +SKIP
 """
 

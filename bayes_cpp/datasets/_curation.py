@@ -162,8 +162,8 @@ def below_chance_note(wide: pd.DataFrame, tasks: pd.DataFrame) -> list[str]:
     for task, row in tasks.iterrows():
         if row["chance"] <= 0 or task not in wide.columns:
             continue
-        floor = row["lo"] + row["chance"] * (row["hi"] - row["lo"])
-        n = int((wide[task] < floor).sum())
+        level = row["lo"] + row["chance"] * (row["hi"] - row["lo"])
+        n = int((wide[task] < level).sum())
         if n:
             counts[str(task)] = n
     if not counts:
@@ -175,10 +175,10 @@ def below_chance_note(wide: pd.DataFrame, tasks: pd.DataFrame) -> list[str]:
     ]
 
 
-def drop_empty_columns(table: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, list[str]]:
+def drop_empty_columns(table: pd.DataFrame, what: str) -> tuple[pd.DataFrame, list[str]]:
     """Drop factor columns that are missing for every row (e.g. in a small subset)."""
     empty = [c for c in table.columns if c != "family" and table[c].isna().all()]
     if not empty:
         return table, []
-    note = f"{kind} column(s) {listing(empty)} dropped: missing for every LLM in this selection"
+    note = f"{what} column(s) {listing(empty)} dropped: missing for every LLM in this selection"
     return table.drop(columns=empty), [note]

@@ -1,8 +1,13 @@
 """Evaluation harness: the CPP paper's protocols, calibrated metrics and baselines.
 
->>> from bayes_cpp.evaluation import evaluate  # doctest: +SKIP
->>> result = evaluate(data, "random", holdout=0.05, seeds=5)  # doctest: +SKIP
->>> print(result.to_markdown())  # doctest: +SKIP
+>>> import bayes_cpp as bc
+>>> from bayes_cpp.evaluation import evaluate
+>>> data = bc.simulate(30, 8, random_seed=0).data
+>>> result = evaluate(
+...     data, "random", methods=["task-mean", "additive"], holdout=0.1, seeds=2, progress=False
+... )
+>>> print(result.to_markdown())  # doctest: +ELLIPSIS
+| method | RMSE (0-1) | ...
 
 See :func:`evaluate`, :mod:`.protocols`, :mod:`.metrics`, :mod:`.baselines`.
 """

@@ -23,17 +23,12 @@ from tqdm.auto import tqdm
 
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.evaluation.methods import (
-    EVALUATION_SAMPLER,
-    BayesMethod,
-    Method,
-    derived_seed,
-    make_method,
-)
+from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, BayesMethod, Method, make_method
 from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
 from bayes_cpp.persistence import atomic_write
+from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import available_specs
 
 __all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate"]

@@ -22,7 +22,6 @@ cells share a fit), the prediction noise's from the split label.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
@@ -38,7 +38,7 @@ from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SampleP
 from bayes_cpp.evaluation.protocols import Split
 from bayes_cpp.exceptions import SpecError
 from bayes_cpp.inference import quiet_sampler_logs
-from bayes_cpp.predict import noisy_scores
+from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import ModelSpec, available_specs
 
 __all__ = [
@@ -78,12 +78,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value.to_dict() if hasattr(value, "to_dict") else value
-
-
-def derived_seed(random_seed: int, key: str) -> int:
-    """A child seed of ``random_seed`` for ``key`` (a fingerprint or split label)."""
-    digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    return int(np.random.SeedSequence([random_seed, digest]).generate_state(1)[0])
 
 
 def _without_scores(train: CollaborativeData, axis: Literal["llm", "task"]) -> set[str]:
@@ -166,8 +160,9 @@ class BayesMethod:
         est, record = self._fit(split, random_seed)
         start = time.perf_counter()
         rng = np.random.default_rng(derived_seed(random_seed, split.label))
+        predictor = est.predictor_
         test = split.test
-        n, s = len(test), est.posterior_draws_.n_samples
+        n, s = len(test), predictor.n_samples
         mean, sigma = np.empty((n, s)), np.empty((n, s))
         new_llms, new_tasks = (
             set(split.known[axis]) & _without_scores(split.train, axis) for axis in ("llm", "task")
@@ -177,44 +172,45 @@ class BayesMethod:
             rows = np.flatnonzero(test["llm"].to_numpy() == name)
             known = split.known[split.known["llm"] == name]
             row = full.llms.loc[name]
-            task_list = list(test["task"].iloc[rows])
-            m, sd = est._forecast_llm_unit(
+            newcomer = est.newcomer(
+                dims.LLM,
                 str(row["family"]),
-                _factor_values(row, est.llm_design_.columns),
-                dict(zip(known["task"], known["score"], strict=True)),
-                task_list,
-                rng,
+                factors=_factor_values(row, est.llm_design_.columns),
+                scores=dict(zip(known["task"], known["score"], strict=True)),
             )
-            mean[rows], sigma[rows] = m[:, 0, :].T, sd[:, 0, :].T
+            others = est.positions(dims.TASK, list(test["task"].iloc[rows]))
+            m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
+            mean[rows], sigma[rows] = m.T, sd.T
             done[rows] = True
         for name in sorted(new_tasks):
             rows = np.flatnonzero(test["task"].to_numpy() == name)
             known = split.known[split.known["task"] == name]
             row = full.tasks.loc[name]
-            unit = full.to_unit(known["score"].to_numpy(), known["task"].to_numpy())
-            chance = float(row["chance"]) if pd.notna(row["chance"]) else 0.0
-            m, sd = est._forecast_task_unit(
+            newcomer = est.newcomer(
+                dims.TASK,
                 str(row["category"]),
-                _factor_values(row, est.task_design_.columns),
-                dict(zip(known["llm"], unit, strict=True)),
-                chance,
-                list(test["llm"].iloc[rows]),
-                rng,
+                factors=_factor_values(row, est.task_design_.columns),
+                scores=dict(zip(known["llm"], known["score"], strict=True)),
+                chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
+                bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
             )
-            mean[rows], sigma[rows] = m[:, :, 0].T, sd[:, :, 0].T
+            others = est.positions(dims.LLM, list(test["llm"].iloc[rows]))
+            m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
+            mean[rows], sigma[rows] = m.T, sd.T
             done[rows] = True
         rest = np.flatnonzero(~done)
         if len(rest):
             llm_list = sorted(set(test["llm"].iloc[rest]))
             task_list = sorted(set(test["task"].iloc[rest]))
-            m, sd = est._predict_unit(llm_list, task_list, rng)
+            m, sd = predictor.cells(
+                est.positions(dims.LLM, llm_list), est.positions(dims.TASK, task_list), rng
+            )
             li = [llm_list.index(v) for v in test["llm"].iloc[rest]]
             ti = [task_list.index(v) for v in test["task"].iloc[rest]]
             mean[rest], sigma[rest] = m[:, li, ti].T, sd[:, li, ti].T
-        nu = est.posterior_draws_.values.get("noise_nu")
-        draws = noisy_scores(mean.T[:, None, :], sigma.T[:, None, :], nu, rng)[:, 0, :].T
+        draws = predictor.noisy(mean.T[:, None, :], sigma.T[:, None, :], rng)[:, 0, :].T
         record["predict_seconds"] = round(time.perf_counter() - start, 2)
-        return SamplePredictive(draws, mean, sigma, nu), record
+        return SamplePredictive(draws, mean, sigma, predictor.nu), record
 
 
 @dataclass
@@ -247,7 +243,7 @@ class PointMethod:
             inner = train.drop_cells(fold == f)
             cells = train.scores[fold == f]
             fitted = make_baseline(self.baseline, random_seed=seed).fit(inner)
-            guess = fitted.predict(list(cells["llm"]), list(cells["task"]))
+            guess = fitted.predict_cells(list(cells["llm"]), list(cells["task"]))
             errors.append(guess - truth[fold == f])
         return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
 
@@ -258,7 +254,7 @@ class PointMethod:
         seed = derived_seed(random_seed, split.fingerprint)
         start = time.perf_counter()
         fitted = make_baseline(self.baseline, random_seed=seed).fit(train)
-        mu = fitted.predict(list(split.test["llm"]), list(split.test["task"]))
+        mu = fitted.predict_cells(list(split.test["llm"]), list(split.test["task"]))
         n_fallback = int(getattr(fitted, "n_fallback_", 0))
         seconds = time.perf_counter() - start
         sd = self._cv_rmse(train, seed)

@@ -33,6 +33,12 @@ import numpy as np
 import pandas as pd
 
 from bayes_cpp.data import CollaborativeData
+from bayes_cpp.datasets.paper import (
+    PAPER_TABLE4,
+    PAPER_TABLE4_LLMS,
+    PAPER_TABLE5_TASKS,
+    paper_table4_llms,
+)
 from bayes_cpp.exceptions import DataError, SpecError
 
 __all__ = [
@@ -49,41 +55,6 @@ __all__ = [
     "random_splits",
     "task_holdout_splits",
 ]
-
-#: The 12 large LLMs of the CPP paper's Table 4: the ``cpp-crowdsourced`` name,
-#: then the ``obsscaling`` name of the same LLM where that dataset has it.
-PAPER_TABLE4: tuple[tuple[str, ...], ...] = (
-    ("LLama-2-70B", "meta-llama/Llama-2-70b-hf"),
-    ("Llama 3 70B", "meta-llama/Meta-Llama-3-70B"),
-    ("LLaMA-65B", "huggyllama/llama-65b"),
-    ("Luminous Supreme-70B",),
-    ("Pythia-12B", "EleutherAI/pythia-12b-deduped"),
-    ("Yi-9b",),
-    ("Baichuan 2-13B-Base",),
-    ("Qwen-14B", "Qwen/Qwen-14B"),
-    ("TigerBot-70b",),
-    ("Gemma-7b", "google/gemma-7b"),
-    ("Falcon-180B", "tiiuae/falcon-180B"),
-    ("Gopher - 280B",),
-)
-
-#: The Table 4 LLMs as named in ``cpp-crowdsourced``.
-PAPER_TABLE4_LLMS: tuple[str, ...] = tuple(names[0] for names in PAPER_TABLE4)
-
-
-def paper_table4_llms(data: CollaborativeData) -> list[str]:
-    """The LLMs of the CPP paper's Table 4 that ``data`` has, under its own names."""
-    known = set(data.llm_names)
-    return [next(n for n in names if n in known) for names in PAPER_TABLE4 if known & set(names)]
-
-
-#: The 4 tasks of the CPP paper's Table 5 (new-task setting), as named in ``cpp-crowdsourced``.
-PAPER_TABLE5_TASKS: tuple[str, ...] = (
-    "BoolQ(0-shot)",
-    "BIG-bench hard(3-shot)",
-    "HellaSwag(10-shot)",
-    "HumanEval(pass@1)",
-)
 
 _CELL_COLUMNS = ["llm", "task", "score"]
 #: Hidden cells an LLM or task must keep, beyond the revealed ones, to be held out.
@@ -225,11 +196,11 @@ def _known_subset(rows: np.ndarray, k: int, rng: np.random.Generator, n_total: i
     return known
 
 
-def _resolve(names: Iterable[str], known: list[str], kind: str) -> list[str]:
+def _resolve(names: Iterable[str], known: list[str], what: str) -> list[str]:
     names = list(names)
     missing = [n for n in names if n not in known]
     if missing:
-        raise DataError([f"unknown {kind} {n!r} for this protocol" for n in missing])
+        raise DataError([f"unknown {what} {n!r} for this protocol" for n in missing])
     return names
 
 
@@ -244,15 +215,15 @@ def _holdout_splits(
     """Hide each named LLM (``side="llm"``) or task completely, or all but ``k`` of its cells."""
     if k < 0:
         raise SpecError(f"k must be >= 0, not {k}")
-    kind = "LLM" if side == "llm" else "task"
+    what = "LLM" if side == "llm" else "task"
     all_names = data.llm_names if side == "llm" else data.task_names
     counts = {str(n): int(c) for n, c in data.observed_counts(side).items()}  # type: ignore[arg-type]
     if names is None:
         chosen = [n for n, c in counts.items() if c >= min_scores + k]
     else:
-        chosen = _resolve(names, all_names, kind)
+        chosen = _resolve(names, all_names, what)
         short = [
-            f"{kind} {n!r} has {counts[n]} scores, fewer than k + 1 = {k + 1}"
+            f"{what} {n!r} has {counts[n]} scores, fewer than k + 1 = {k + 1}"
             for n in chosen
             if counts[n] <= k
         ]

@@ -1,0 +1,154 @@
+"""The prediction engine against closed-form Gaussian answers (no MCMC, no PyMC)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayes_cpp import dims
+from bayes_cpp.predictor import Draws, Newcomer, NewRowPrior, Predictor, condition_new_row
+
+S = 4000
+
+
+def _draws(**values):
+    return Draws(
+        1,
+        S,
+        {
+            k: np.broadcast_to(np.asarray(v, float), (S, *np.shape(v))).copy()
+            for k, v in values.items()
+        },
+    )
+
+
+def test_elliptical_slice_sampling_matches_the_gaussian_posterior():
+    """Prior N(m, P) times a linear-Gaussian likelihood y ~ N(A theta, r^2 I): closed form."""
+    rng = np.random.default_rng(0)
+    m = np.array([0.3, -0.5, 1.0])
+    chol = np.array([[1.0, 0.0, 0.0], [0.4, 0.8, 0.0], [-0.2, 0.3, 0.6]])
+    prior_cov = chol @ chol.T
+    a = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, -1.0]])
+    y, r = np.array([1.2, -0.4]), 0.3
+    prior = NewRowPrior(np.tile(m, (S, 1)), lambda g: g.standard_normal((S, 3)) @ chol.T)
+
+    def loglik(theta):
+        resid = y[None, :] - theta @ a.T
+        return -0.5 * np.sum(resid**2, axis=1) / r**2
+
+    theta = condition_new_row(prior, loglik, rng, n_iter=30)
+    post_cov = np.linalg.inv(np.linalg.inv(prior_cov) + a.T @ a / r**2)
+    post_mean = post_cov @ (np.linalg.solve(prior_cov, m) + a.T @ y / r**2)
+    se = np.sqrt(np.diag(post_cov) / S)
+    np.testing.assert_array_less(np.abs(theta.mean(0) - post_mean), 5 * se)
+    np.testing.assert_allclose(np.cov(theta.T), post_cov, atol=0.1 * np.abs(post_cov).max())
+
+
+def _llm_side_draws(rank=1):
+    """A fake posterior with 2 LLM features, one family level, rank-1 loadings."""
+    s = dims.LLM_SIDE
+    return _draws(
+        **{
+            s.bias_coef: [0.5, -0.2],
+            s.bias_sigma: 0.3,
+            s.group_bias: [0.7, -0.7],
+            s.group_bias_sigma: 0.6,
+            s.loading_coef: [[0.4], [0.1]],
+            s.group_loading_offset: [[1.0], [-1.0]],
+            s.group_loading_share: 0.36,
+            # Feature network: x0 ~ N(0.2, 1.1^2), x1 ~ N(-0.1 + 0.5 x0, 0.7^2).
+            s.feature_var("mean", 0): 0.2,
+            s.feature_var("sd", 0): 1.1,
+            s.feature_var("mean", 1): -0.1,
+            s.feature_var("coef", 1): [0.5],
+            s.feature_var("sd", 1): 0.7,
+        }
+    )
+
+
+def test_new_row_prior_matches_the_closed_form():
+    from bayes_cpp.predictor import new_row_prior
+
+    d = _llm_side_draws()
+    # x0 missing, x1 = 0.6 observed: x0 | x1 by Bayes on the 2-d Gaussian.
+    x = np.array([np.nan, 0.6])
+    mu0, v0 = 0.2, 1.1**2
+    mu1, c, v1 = -0.1 + 0.5 * 0.2, 0.5, 0.7**2
+    cov01, var1 = c * v0, c**2 * v0 + v1
+    m0 = mu0 + cov01 / var1 * (0.6 - mu1)
+    s0 = v0 - cov01**2 / var1
+    # Known family 0, beta = (0.5, -0.2), B = (0.4, 0.1):
+    # bias = 0.7 + x.beta + 0.3 e; loading = 0.6 G0 + 0.8 e + x.B
+    prior = new_row_prior(d, dims.LLM_SIDE, group=0, x=x, rank=1)
+    expected_mean = [0.7 + 0.5 * m0 - 0.2 * 0.6, 0.6 * 1.0 + 0.4 * m0 + 0.1 * 0.6]
+    np.testing.assert_allclose(prior.mean[0], expected_mean, rtol=1e-9)
+    expected_cov = np.array(
+        [[0.3**2 + 0.5**2 * s0, 0.5 * 0.4 * s0], [0.5 * 0.4 * s0, 0.64 + 0.4**2 * s0]]
+    )
+    # (the imputation's Cholesky adds a 1e-9 jitter)
+    np.testing.assert_allclose(prior.cov()[0], expected_cov, atol=1e-8)
+    sample = prior.sample_centered(np.random.default_rng(1))
+    np.testing.assert_allclose(np.cov(sample.T), expected_cov, atol=0.03)
+    # A new family adds the family-level variances (bias sigma^2, loading share).
+    new = new_row_prior(d, dims.LLM_SIDE, group=None, x=x, rank=1)
+    np.testing.assert_allclose(new.cov()[0] - expected_cov, [[0.6**2, 0.0], [0.0, 0.36]], atol=1e-8)
+    np.testing.assert_allclose(new.mean[0], [0.5 * m0 - 0.2 * 0.6, 0.4 * m0 + 0.1 * 0.6])
+
+
+def _predictor(rank=0, scaling="constant"):
+    """Two fitted tasks, one fitted LLM, no features: the smallest complete posterior."""
+    values = {
+        dims.INTERCEPT: 0.1,
+        dims.SIGMA: [0.05, 0.08],
+        dims.NOISE_LOG_MU: -3.0,
+        dims.NOISE_LOG_SIGMA: 0.2,
+        dims.LLM_SIDE.bias: [0.4],
+        dims.LLM_SIDE.bias_sigma: 0.5,
+        dims.TASK_SIDE.bias: [-0.2, 0.3],
+        dims.TASK_SIDE.bias_sigma: 0.4,
+    }
+    return Predictor(
+        _draws(**values),
+        rank=rank,
+        noise_floor=0.005,
+        noise_scaling=scaling,
+        chance=np.array([0.0, 0.25]),
+        n_features={"llm": 0, "task": 0},
+    )
+
+
+def test_known_cells_use_the_link_and_the_chance_level():
+    from scipy.special import expit
+
+    p = _predictor()
+    mean, sd = p.cells([0], [0, 1], np.random.default_rng(0))
+    np.testing.assert_allclose(mean[0, 0], [expit(0.3), 0.25 + 0.75 * expit(0.8)])
+    np.testing.assert_allclose(sd[0, 0], [0.05, 0.08])
+
+
+def test_forecast_of_a_new_llm_conditions_on_its_scores():
+    """With rank 0 the new LLM's bias has a 1-d posterior we can integrate on a grid."""
+    from scipy.special import expit
+    from scipy.stats import norm
+
+    p = _predictor()
+    y = np.array([0.62])
+    new = Newcomer(side="llm", group=None, x=np.zeros(0), known=np.array([0]), known_scores=y)
+    mean, _ = p.forecast(new, [1], np.random.default_rng(3))
+    # Grid posterior of the bias a: prior N(0, 0.5^2), y ~ N(expit(0.1 + a - 0.2), 0.05).
+    grid = np.linspace(-3, 3, 20001)
+    w = norm.pdf(grid, 0, 0.5) * norm.pdf(y[0], expit(0.1 + grid - 0.2), 0.05)
+    w /= w.sum()
+    target = 0.25 + 0.75 * expit(0.1 + grid + 0.3)
+    expected = np.sum(w * target)
+    sd = np.sqrt(np.sum(w * (target - expected) ** 2))
+    assert mean[:, 0].mean() == pytest.approx(expected, abs=4 * sd / np.sqrt(S) + 1e-3)
+    assert mean[:, 0].std() == pytest.approx(sd, rel=0.1)
+
+
+def test_new_task_noise_comes_from_the_noise_population():
+    p = _predictor()
+    sigma = p.new_task_sigma(np.random.default_rng(0))
+    log = np.log(sigma - 0.005)
+    assert log.mean() == pytest.approx(-3.0, abs=0.02)
+    assert log.std() == pytest.approx(0.2, rel=0.05)
