@@ -1,4 +1,4 @@
-"""Do two checkouts of bayes_cpp give bitwise the same fits, predictions and evaluations?
+"""Check that two checkouts of bayes_cpp give bitwise the same fits, predictions, evaluations.
 
 The check behind "behaviour unchanged" claims of refactors in RESULTS.md: run it
 once per checkout, in the same PyTensor compile-cache state, and compare the
