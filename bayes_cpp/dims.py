@@ -54,13 +54,18 @@ class Side:
     features: str
     bias: str
     bias_offset: str
+    bias_centered: str
+    bias_scale: str
     bias_sigma: str
     bias_coef: str
     group_bias: str
     group_bias_offset: str
+    group_bias_share: str
     group_bias_sigma: str
     loading: str
     loading_offset: str
+    loading_offset_free: str
+    loading_anchor: str
     loading_coef: str
     group_loading_offset: str
     group_loading_share: str
@@ -94,13 +99,18 @@ LLM_SIDE: Final = Side(
     features="llm_x",
     bias="llm_bias",
     bias_offset="llm_bias_offset",
+    bias_centered="llm_bias_centered",
+    bias_scale="llm_bias_scale",
     bias_sigma="llm_bias_sigma",
     bias_coef="llm_bias_coef",
     group_bias="family_bias",
     group_bias_offset="family_bias_offset",
+    group_bias_share="family_bias_share",
     group_bias_sigma="family_bias_sigma",
     loading="llm_loading",
     loading_offset="llm_loading_offset",
+    loading_offset_free="llm_loading_offset_free",
+    loading_anchor="llm_loading_anchor",
     loading_coef="llm_loading_coef",
     group_loading_offset="family_loading_offset",
     group_loading_share="family_loading_share",
@@ -114,13 +124,18 @@ TASK_SIDE: Final = Side(
     features="task_x",
     bias="task_bias",
     bias_offset="task_bias_offset",
+    bias_centered="task_bias_centered",
+    bias_scale="task_bias_scale",
     bias_sigma="task_bias_sigma",
     bias_coef="task_bias_coef",
     group_bias="category_bias",
     group_bias_offset="category_bias_offset",
+    group_bias_share="category_bias_share",
     group_bias_sigma="category_bias_sigma",
     loading="task_loading",
     loading_offset="task_loading_offset",
+    loading_offset_free="task_loading_offset_free",
+    loading_anchor="task_loading_anchor",
     loading_coef="task_loading_coef",
     group_loading_offset="category_loading_offset",
     group_loading_share="category_loading_share",
@@ -162,10 +177,10 @@ IDENTIFIED: Final = (
     SIGMA,
     LLM_SIDE.bias_coef,
     TASK_SIDE.bias_coef,
-    LLM_SIDE.group_bias_sigma,
-    TASK_SIDE.group_bias_sigma,
-    LLM_SIDE.bias_sigma,
-    TASK_SIDE.bias_sigma,
+    LLM_SIDE.bias_scale,
+    TASK_SIDE.bias_scale,
+    LLM_SIDE.group_bias_share,
+    TASK_SIDE.group_bias_share,
     LLM_SIDE.group_loading_share,
     TASK_SIDE.group_loading_share,
     TASK_LOADING_SCALE,
@@ -184,10 +199,12 @@ def model_variables() -> set[str]:
             s.features,
             s.bias,
             s.bias_offset,
+            s.bias_scale,
             s.bias_sigma,
             s.bias_coef,
             s.group_bias,
             s.group_bias_offset,
+            s.group_bias_share,
             s.group_bias_sigma,
             s.loading,
             s.loading_offset,
@@ -197,4 +214,7 @@ def model_variables() -> set[str]:
         }
         if s.loading_scale:
             names.add(s.loading_scale)
+    # Only the task side carries the rotation anchor (see bayes_cpp.graph).
+    # Only task biases are ever centered (by data size, bayes_cpp.inputs).
+    names |= {TASK_SIDE.loading_offset_free, TASK_SIDE.loading_anchor, TASK_SIDE.bias_centered}
     return names

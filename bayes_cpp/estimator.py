@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pymc as pm
 
     from bayes_cpp.diagnostics import DiagnosticReport
-    from bayes_cpp.graph import GraphInputs
+    from bayes_cpp.inputs import GraphInputs
     from bayes_cpp.persistence import SavedFit
 
 __all__ = ["BayesCPP"]
@@ -157,7 +157,7 @@ class BayesCPP:
 
     # ------------------------------------------------------------------- fit
     def _prepare(self, data: CollaborativeData) -> tuple[ModelSpec, Design, Design, GraphInputs]:
-        from bayes_cpp.graph import graph_inputs
+        from bayes_cpp.inputs import graph_inputs
 
         if not isinstance(data, CollaborativeData):
             raise DataError(
@@ -171,12 +171,16 @@ class BayesCPP:
         inputs = graph_inputs(data, spec, llm_design, task_design)
         return spec, llm_design, task_design, inputs
 
-    def build_model(self, data: CollaborativeData) -> pm.Model:
-        """The PyMC model this estimator would fit to ``data`` (nothing is sampled)."""
+    def build_model(self, data: CollaborativeData, *, rotation_gauge: bool = True) -> pm.Model:
+        """The PyMC model this estimator would fit to ``data`` (nothing is sampled).
+
+        ``rotation_gauge=False`` gives the same model without the anchors that
+        fix the latent rotation (for forward sampling; see :mod:`bayes_cpp.graph`).
+        """
         from bayes_cpp.graph import build_model
 
         spec, _, _, inputs = self._prepare(data)
-        return build_model(inputs, spec)
+        return build_model(inputs, spec, rotation_gauge=rotation_gauge)
 
     def fit(self, data: CollaborativeData, *, random_seed: int | None = None) -> Self:
         """Sample the posterior given ``data``; returns self.
@@ -190,16 +194,24 @@ class BayesCPP:
         random_seed : int, optional
             Overrides the constructor's seed; recorded in ``random_seed_``.
         """
-        from bayes_cpp.graph import build_model
-        from bayes_cpp.inference import run_inference
-
         seed = self.random_seed if random_seed is None else random_seed
         spec, llm_design, task_design, inputs = self._prepare(data)
         config = self.sampler_config()
-        model = build_model(inputs, spec)
-        idata = run_inference(model, config, seed)
+        if config.sampler == "nutpie":
+            from bayes_cpp.inference import run_kernel
+            from bayes_cpp.inputs import data_groups
+            from bayes_cpp.kernel import build_layout
+
+            idata = run_kernel(build_layout(inputs, spec), spec, inputs.coords, config, seed)
+            idata = idata.assign(**data_groups(inputs))
+        else:
+            from bayes_cpp.graph import build_model
+            from bayes_cpp.inference import run_inference
+
+            model = build_model(inputs, spec)
+            idata = run_inference(model, config, seed)
+            self.pymc_model_ = model
         self._set_fitted(idata, data, spec, llm_design, task_design, config, seed)
-        self.pymc_model_ = model
         return self
 
     def sample_prior_predictive(
@@ -218,7 +230,8 @@ class BayesCPP:
         from bayes_cpp.seeds import stage_seed
 
         seed = self.random_seed if random_seed is None else random_seed
-        model = self.build_model(data)
+        # Forward sampling ignores potentials, so the rotation anchors' must not be there.
+        model = self.build_model(data, rotation_gauge=False)
         with model:
             return pm.sample_prior_predictive(
                 draws=draws, random_seed=stage_seed(seed, "prior_predictive")

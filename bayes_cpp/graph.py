@@ -30,7 +30,6 @@ the standardized features (PyMC's automatic imputation).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,68 +37,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_cpp import dims, equations
-from bayes_cpp.data import CollaborativeData
 from bayes_cpp.dims import LLM_SIDE, TASK_SIDE, Side
-from bayes_cpp.features import Design
+from bayes_cpp.inputs import GraphInputs, graph_inputs
 from bayes_cpp.spec import ModelSpec
 
 __all__ = ["GraphInputs", "build_model", "graph_inputs"]
-
-
-@dataclass(frozen=True)
-class GraphInputs:
-    """Numeric arrays the graph (and the numpy predictor) are built from."""
-
-    llm_index: np.ndarray
-    task_index: np.ndarray
-    unit_score: np.ndarray
-    chance: np.ndarray
-    family_index: np.ndarray
-    category_index: np.ndarray
-    families: list[str]
-    categories: list[str]
-    llm_x: np.ndarray
-    task_x: np.ndarray
-    coords: dict[str, list]
-
-
-def graph_inputs(
-    data: CollaborativeData, spec: ModelSpec, llm_design: Design, task_design: Design
-) -> GraphInputs:
-    """Compute the arrays and coordinates the graph needs from validated data."""
-    scores = data.scores
-    llm_names, task_names = data.llm_names, data.task_names
-    llm_pos = {n: i for i, n in enumerate(llm_names)}
-    task_pos = {n: i for i, n in enumerate(task_names)}
-    llms, tasks = data.llms, data.tasks
-    families = data.families
-    categories = data.categories
-    fam_pos = {f: i for i, f in enumerate(families)}
-    cat_pos = {c: i for i, c in enumerate(categories)}
-    chance = tasks["chance"].to_numpy(float) if spec.chance_level else np.zeros(len(task_names))
-    coords: dict[str, list] = {
-        dims.LLM: llm_names,
-        dims.TASK: task_names,
-        dims.LATENT: list(range(spec.rank)),
-        dims.FAMILY: families,
-        dims.CATEGORY: categories,
-        dims.LLM_FEATURE: llm_design.names,
-        dims.TASK_FEATURE: task_design.names,
-        dims.OBS: list(range(len(scores))),
-    }
-    return GraphInputs(
-        llm_index=scores["llm"].map(llm_pos).to_numpy(np.int64),
-        task_index=scores["task"].map(task_pos).to_numpy(np.int64),
-        unit_score=data.unit_scores().to_numpy(float),
-        chance=chance,
-        family_index=llms["family"].astype(str).map(fam_pos).to_numpy(np.int64),
-        category_index=tasks["category"].astype(str).map(cat_pos).to_numpy(np.int64),
-        families=families,
-        categories=categories,
-        llm_x=llm_design.matrix(llms, what="LLM table"),
-        task_x=task_design.matrix(tasks, what="task table"),
-        coords=coords,
-    )
 
 
 def _imputed_features(side: Side, x: np.ndarray) -> pt.TensorVariable:
@@ -140,23 +82,48 @@ def _bias(
     n_rows: int,
     groups: np.ndarray | None,
     x: pt.TensorVariable | None,
+    centered: np.ndarray,
+    shift: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
-    """``bias = group_bias[g] + x . coef + sigma * offset`` of one side (non-centered).
+    """``bias = shift + scale (sqrt(r) group_offset[g] + sqrt(1 - r) z) + x . coef - shift``.
 
-    Group biases are zero-sum, so they do not trade off against the intercept.
+    One total scale and a share ``r`` of its variance at the group level (zero-sum
+    group offsets). Rows in ``centered`` hold their bias itself,
+    ``Normal(mean, scale sqrt(1 - r))`` (well-observed rows: their biases are
+    pinned by data, so a non-centered offset would be stiff); the others a
+    non-centered offset. With ``shift`` (the intercept on the task side) the
+    rows are drawn around it and reported relative to it, so the intercept is
+    their mean instead of trading off against all of them.
     """
-    mean: pt.TensorLike = pt.zeros(n_rows)
+    scale = spec.prior(side.bias_scale).create(side.bias_scale)
+    mean: Any = pt.zeros(n_rows)
     if groups is not None:
-        sigma = spec.prior(side.group_bias_sigma).create(side.group_bias_sigma)
+        share = spec.prior(side.group_bias_share).create(side.group_bias_share)
+        group_sigma = pm.Deterministic(side.group_bias_sigma, scale * pt.sqrt(share))
+        sigma = pm.Deterministic(side.bias_sigma, scale * pt.sqrt(1.0 - share))
         offset = pm.ZeroSumNormal(side.group_bias_offset, dims=side.group_dim)
-        group_bias = pm.Deterministic(side.group_bias, sigma * offset, dims=side.group_dim)
+        group_bias = pm.Deterministic(side.group_bias, group_sigma * offset, dims=side.group_dim)
         mean = mean + group_bias[groups]
+    else:
+        sigma = pm.Deterministic(side.bias_sigma, scale * 1.0)
     if x is not None:
         coef = spec.prior(side.bias_coef).create(side.bias_coef, dims=side.feature_dim)
         mean = mean + x @ coef
-    sigma = spec.prior(side.bias_sigma).create(side.bias_sigma)
-    offset = pm.Normal(side.bias_offset, 0.0, 1.0, dims=side.dim)
-    return pm.Deterministic(side.bias, mean + sigma * offset, dims=side.dim)
+    if shift is not None:
+        mean = mean + shift
+    c, nc = np.flatnonzero(centered), np.flatnonzero(~centered)
+    bias = pt.zeros(n_rows)
+    if len(nc):
+        kw: dict[str, Any] = {"dims": side.dim} if len(nc) == n_rows else {"shape": len(nc)}
+        offset = pm.Normal(side.bias_offset, 0.0, 1.0, **kw)
+        bias = pt.set_subtensor(bias[nc], mean[nc] + sigma * offset)
+    if len(c):
+        kw = {"dims": side.dim} if len(c) == n_rows else {"shape": len(c)}
+        value = pm.Normal(side.bias_centered, mu=mean[c], sigma=sigma, **kw)
+        bias = pt.set_subtensor(bias[c], value)
+    if shift is not None:
+        bias = bias - shift
+    return pm.Deterministic(side.bias, bias, dims=side.dim)
 
 
 def _loading(
@@ -164,6 +131,7 @@ def _loading(
     spec: ModelSpec,
     groups: np.ndarray | None,
     x: pt.TensorVariable | None,
+    anchors: np.ndarray,
 ) -> pt.TensorVariable:
     """``loading = scale (sqrt(s) group_offset[g] + sqrt(1 - s) offset + x . coef)``.
 
@@ -171,34 +139,116 @@ def _loading(
     level by the share ``s`` instead of a free group scale, which would trade
     off against the loading scale (``U V^T = (cU)(V/c)^T``); for the same
     reason only the task side has a free ``scale`` (1 on the LLM side).
+
+    ``anchors`` (task side only) remove the rotation freedom ``U R, V R``: the
+    composite loading of anchor ``k`` has zeros after its ``k``-th entry (a
+    lower-triangular section of the orbit), its offset entries there are
+    solved for, and a potential adds their prior density and the section's
+    Jacobian ``prod_k |c_k,k|^(K-1-k) / sqrt(1 - s)^(#constraints)``, so the
+    model on identified quantities is exactly the rotation-invariant one
+    (whichever anchors are chosen), without the ring NUTS would have to circle.
     """
+    rank = spec.rank
     latent = (side.dim, dims.LATENT)
-    offset = pm.Normal(side.loading_offset, 0.0, 1.0, dims=latent)
+    n_rows = len(pm.modelcontext(None).coords[side.dim])
+    free = None
+    offset_full = None
+    if len(anchors):
+        free_mask = anchor_mask(anchors, (n_rows, rank))
+        # Start the anchors' own entries at 1: at 0 the section's Jacobian is 0.
+        start = np.zeros((n_rows, rank))
+        start[anchors, np.arange(len(anchors))] = 1.0
+        free = pm.Normal(
+            side.loading_offset_free,
+            0.0,
+            1.0,
+            shape=int(free_mask.sum()),
+            initval=start.ravel()[free_mask.ravel()],
+        )
+    else:
+        offset_full = pm.Normal(side.loading_offset, 0.0, 1.0, dims=latent)
     if groups is not None:
         share = spec.prior(side.group_loading_share).create(side.group_loading_share)
         group_offset = pm.Normal(
             side.group_loading_offset, 0.0, 1.0, dims=(side.group_dim, dims.LATENT)
         )
-        value = pt.sqrt(share) * group_offset[groups] + pt.sqrt(1.0 - share) * offset
+        known: pt.TensorLike = pt.sqrt(share) * group_offset[groups]
+        weight: pt.TensorLike = pt.sqrt(1.0 - share)
     else:
-        value = offset
+        known = 0.0
+        weight = 1.0
     if x is not None:
         coef = spec.prior(side.loading_coef).create(
             side.loading_coef, dims=(side.feature_dim, dims.LATENT)
         )
-        value = value + x @ coef
+        known = known + x @ coef
+    if free is not None:
+        offset_full = _anchored_offsets(side, free, known, weight, anchors, (n_rows, rank))
+    assert offset_full is not None
+    value = known + weight * offset_full
     if side.loading_scale:
         value = spec.prior(side.loading_scale).create(side.loading_scale) * value
     return pm.Deterministic(side.loading, value, dims=latent)
 
 
-def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
-    """The PyMC model for ``inputs`` under ``spec`` (see the module docstring)."""
+def anchor_mask(anchors: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Which entries of the ``(rows, rank)`` offset matrix are free (False: solved by an anchor)."""
+    mask = np.ones(shape, dtype=bool)
+    for k, a in enumerate(anchors):
+        mask[a, k + 1 :] = False
+    return mask
+
+
+def _anchored_offsets(
+    side: Side,
+    free: pt.TensorVariable,
+    known: pt.TensorLike,
+    weight: pt.TensorLike,
+    anchors: np.ndarray,
+    shape: tuple[int, int],
+) -> pt.TensorVariable:
+    """The full offset matrix from its free entries and the anchors' solved ones."""
+    n_rows, rank = shape
+    mask = anchor_mask(anchors, shape)
+    flat = pt.zeros(n_rows * rank)
+    flat = pt.set_subtensor(flat[np.flatnonzero(mask.ravel())], free)
+    offsets = flat.reshape((n_rows, rank))
+    known_full = pt.broadcast_to(pt.as_tensor(known), (n_rows, rank))
+    solved = []
+    log_jac: pt.TensorLike = 0.0
+    for k, a in enumerate(anchors):
+        for j in range(k + 1, rank):
+            z = -known_full[a, j] / weight
+            offsets = pt.set_subtensor(offsets[a, j], z)
+            solved.append(z)
+        composite = known_full[a, k] + weight * offsets[a, k]
+        log_jac = log_jac + (rank - 1 - k) * pt.log(pt.abs(composite))
+    solved_t = pt.stack(solved)
+    n_c = len(solved)
+    pm.Potential(
+        side.loading_anchor,
+        pt.sum(-0.5 * solved_t**2)
+        - 0.5 * n_c * np.log(2.0 * np.pi)
+        + log_jac
+        - n_c * pt.log(weight),
+    )
+    return pm.Deterministic(side.loading_offset, offsets, dims=(side.dim, dims.LATENT))
+
+
+def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = True) -> pm.Model:
+    """The PyMC model for ``inputs`` under ``spec`` (see the module docstring).
+
+    ``rotation_gauge=False`` leaves the latent rotation free (no anchors): the
+    same model on identified quantities, for forward sampling (prior
+    predictive checks, simulation-based calibration), which ignores the
+    anchors' potential.
+    """
     use_family = spec.hierarchy and len(inputs.families) > 1
     use_category = spec.hierarchy and len(inputs.categories) > 1
     llm_groups = inputs.family_index if use_family else None
     task_groups = inputs.category_index if use_category else None
     tensor = equations.tensor_math()
+    n_llm, n_task = len(inputs.coords[dims.LLM]), len(inputs.coords[dims.TASK])
     with pm.Model(coords=inputs.coords) as model:
         llm_i = pm.Data(dims.LLM_INDEX, inputs.llm_index, dims=dims.OBS)
         task_i = pm.Data(dims.TASK_INDEX, inputs.task_index, dims=dims.OBS)
@@ -208,12 +258,15 @@ def build_model(inputs: GraphInputs, spec: ModelSpec) -> pm.Model:
         llm_x = _imputed_features(LLM_SIDE, inputs.llm_x) if inputs.llm_x.shape[1] else None
         task_x = _imputed_features(TASK_SIDE, inputs.task_x) if inputs.task_x.shape[1] else None
 
-        llm_bias = _bias(LLM_SIDE, spec, len(inputs.coords[dims.LLM]), llm_groups, llm_x)
-        task_bias = _bias(TASK_SIDE, spec, len(inputs.coords[dims.TASK]), task_groups, task_x)
+        llm_bias = _bias(LLM_SIDE, spec, n_llm, llm_groups, llm_x, inputs.llm_centered)
+        task_bias = _bias(
+            TASK_SIDE, spec, n_task, task_groups, task_x, inputs.task_centered, shift=intercept
+        )
         eta = intercept + llm_bias[llm_i] + task_bias[task_i]
         if spec.rank:
-            llm_loading = _loading(LLM_SIDE, spec, llm_groups, llm_x)
-            task_loading = _loading(TASK_SIDE, spec, task_groups, task_x)
+            llm_loading = _loading(LLM_SIDE, spec, llm_groups, llm_x, np.zeros(0, dtype=int))
+            anchors = inputs.anchors if rotation_gauge else np.zeros(0, dtype=int)
+            task_loading = _loading(TASK_SIDE, spec, task_groups, task_x, anchors)
             eta = eta + (llm_loading[llm_i] * task_loading[task_i]).sum(axis=-1)
         mean = equations.link(eta, chance[task_i], tensor)
 

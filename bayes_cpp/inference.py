@@ -25,9 +25,12 @@ from bayes_cpp.seeds import stage_seed
 if TYPE_CHECKING:
     import pymc as pm
 
+    from bayes_cpp.kernel import KernelData
+
 __all__ = ["SamplerConfig", "quiet_sampler_logs", "run_inference"]
 
-Sampler = Literal["nutpie", "pymc", "numpyro", "advi"]
+Sampler = Literal["nutpie", "nutpie-pymc", "pymc", "numpyro", "advi"]
+SAMPLERS: tuple[str, ...] = ("nutpie", "nutpie-pymc", "pymc", "numpyro", "advi")
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,11 @@ class SamplerConfig:
 
     Parameters
     ----------
-    sampler : {"nutpie", "pymc", "numpyro", "advi"}
-        NUTS implementation, or ``"advi"`` (mean-field ADVI with a jittered
+    sampler : {"nutpie", "nutpie-pymc", "pymc", "numpyro", "advi"}
+        ``"nutpie"``: nutpie's NUTS on the hand-written density of
+        :mod:`bayes_cpp.kernel` (no PyMC compile; the default). The others run
+        on the PyMC graph: nutpie on PyTensor's compiled graph, PyMC's own
+        NUTS, numpyro (JAX), or ``"advi"`` (mean-field ADVI with a jittered
         start and Adam: a fast approximation for large matrices).
     draws, tune, chains : int
         Posterior draws and warm-up iterations per chain, number of chains.
@@ -64,8 +70,8 @@ class SamplerConfig:
     advi_iterations: int = 30_000
 
     def __post_init__(self) -> None:
-        if self.sampler not in ("nutpie", "pymc", "numpyro", "advi"):
-            raise SpecError(f"sampler must be nutpie, pymc, numpyro or advi, not {self.sampler!r}")
+        if self.sampler not in SAMPLERS:
+            raise SpecError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
         for name in ("draws", "tune", "chains", "cores", "advi_iterations"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "tune" else 1):
@@ -106,10 +112,11 @@ def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | Non
         idata = _run_advi(model, config, seed, stage_seed(random_seed, "advi_init"))
     else:
         nuts: dict[str, Any] = {"target_accept": config.target_accept}
-        if config.sampler == "nutpie":
+        if config.sampler in ("nutpie", "nutpie-pymc"):
             nuts["adaptation"] = config.adaptation
         elif config.sampler == "numpyro":
             nuts["chain_method"] = "parallel" if config.cores > 1 else "sequential"
+        name = "nutpie" if config.sampler == "nutpie-pymc" else config.sampler
         with warnings.catch_warnings():
             # PyMC recommends >= 4 chains and warns on r-hat of raw loadings,
             # which are rotation-unidentified by design; our own diagnose()
@@ -123,7 +130,7 @@ def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | Non
                 chains=config.chains,
                 cores=config.cores,
                 random_seed=seed,
-                nuts_sampler=config.sampler,
+                nuts_sampler=name,
                 nuts=nuts,
                 progressbar=False,
                 compute_convergence_checks=False,
@@ -169,3 +176,147 @@ def _run_advi(model: pm.Model, config: SamplerConfig, seed: int, init_seed: int)
     ds = xr.Dataset(values, coords={**coords, "chain": np.arange(c), "draw": np.arange(n)})
     ds.attrs.update(post.attrs)
     return xr.DataTree.from_dict({"posterior": ds})
+
+
+# ------------------------------------------------------- the kernel path
+def initial_point(data: KernelData, spec: Any, rng: np.random.Generator) -> np.ndarray:
+    """A start in the unconstrained space: each prior's center plus uniform(-1, 1) jitter.
+
+    Loadings start off zero (all-zero loadings are a saddle with zero gradient).
+    """
+    from bayes_cpp.kernel import PRIOR_KEYS
+
+    base = np.zeros(data.n_dim)
+    centers = {key: _prior_center(spec.prior(key)) for key in PRIOR_KEYS}
+    for block in data.blocks:
+        if block.rv in centers:
+            base[block.start : block.start + block.size] = centers[block.rv]
+    # The anchors' own loading entries start near 1: at 0 the section's Jacobian is 0.
+    base[data.extra.get("anchor_entries", [])] = 1.0
+    return base + rng.uniform(-1.0, 1.0, data.n_dim)
+
+
+def _prior_center(prior: Any) -> float:
+    """A central value of ``prior`` in its transformed space (log or log-odds where PyMC uses them)."""
+    p = prior.params
+    match prior.dist:
+        case "Normal" | "StudentT" | "LogNormal":
+            return float(p["mu"])
+        case "HalfNormal" | "HalfStudentT":
+            return float(np.log(p["sigma"] * np.sqrt(2.0 / np.pi)))
+        case "Exponential":
+            return float(-np.log(p["lam"]))
+        case "Gamma":
+            return float(np.log(p["alpha"] / p["beta"]))
+        case "Beta":
+            return float(np.log(p["alpha"] / p["beta"]))
+    raise SpecError(f"no center for prior {prior!r}")
+
+
+def run_kernel(
+    data: KernelData,
+    spec: Any,
+    coords: dict[str, list],
+    config: SamplerConfig,
+    random_seed: int | None,
+) -> xr.DataTree:
+    """Nutpie's NUTS on the hand-written density; returns posterior and sample_stats.
+
+    The posterior has the names and dims of the PyMC graph's (see
+    :mod:`bayes_cpp.kernel`), so diagnostics, predictions and files do not
+    care which path sampled it.
+    """
+    import nutpie
+    from nutpie import _lib
+    from nutpie.sample import CompiledModel
+
+    from bayes_cpp import kernel
+
+    seed = stage_seed(random_seed, "sample")
+    start = time.perf_counter()
+    header = np.array(
+        [data.floats.ctypes.data, len(data.floats), data.ints.ctypes.data, len(data.ints)],
+        dtype=np.int64,
+    )
+    dim_sizes = {k: len(v) for k, v in coords.items()}
+    names, shapes, var_dims = [], [], {}
+    all_coords = {k: [str(x) for x in v] for k, v in coords.items()}
+    for name, dims_, shape in data.outputs:
+        names.append(name)
+        shapes.append(tuple(int(n) for n in shape))
+        var_dims[name] = list(dims_)
+        for d, n in zip(dims_, shape, strict=True):
+            if d not in dim_sizes:
+                dim_sizes[d] = int(n)
+                all_coords[d] = [str(i) for i in range(int(n))]
+    init_seed = stage_seed(random_seed, "init")
+    inits: dict[int, np.ndarray] = {}
+
+    def make_init(chain_seed: int) -> np.ndarray:
+        # nutpie passes a per-chain seed; derive the start from ours and it.
+        if chain_seed not in inits:
+            rng = np.random.default_rng([init_seed, chain_seed])
+            inits[chain_seed] = initial_point(data, spec, rng)
+        return inits[chain_seed]
+
+    keep = (data, header)
+
+    @dataclass(frozen=True)
+    class _KernelModel(CompiledModel):
+        def __hash__(self) -> int:
+            return id(self)
+
+        @property
+        def n_dim(self) -> int:
+            return data.n_dim
+
+        @property
+        def shapes(self) -> dict[str, tuple[int, ...]]:
+            return dict(zip(names, shapes, strict=True))
+
+        @property
+        def coords(self) -> dict[str, list]:
+            return all_coords
+
+        def _make_model(self, init_mean: Any) -> Any:
+            logp = _lib.LogpFunc(kernel.logp_cfunc.address, header.ctypes.data, keep)
+            expand = _lib.ExpandFunc(
+                data.n_dim, data.n_expanded, kernel.expand_cfunc.address, header.ctypes.data, keep
+            )
+            variables = _lib.PyVariable.new_variables(
+                names, ["float64"] * len(names), shapes, dim_sizes, var_dims
+            )
+            return _lib.PyMcModel(
+                logp,
+                expand,
+                variables,
+                data.n_dim,
+                dim_sizes,
+                all_coords,
+                make_init,
+                lambda *args, **kwargs: None,
+            )
+
+        def _make_sampler(self, settings: Any, init_mean: Any, cores: int, *rest: Any) -> Any:
+            return _lib.PySampler.from_pymc(settings, cores, self._make_model(init_mean), *rest)
+
+    compiled = _KernelModel(dims={n: tuple(d) for n, d in var_dims.items()})
+    idata = nutpie.sample(
+        compiled,
+        draws=config.draws,
+        tune=config.tune,
+        chains=config.chains,
+        cores=min(config.cores, config.chains),
+        seed=seed,
+        progress_bar=False,
+        save_warmup=False,
+        adaptation=config.adaptation,
+        target_accept=config.target_accept,
+    )
+    idata = xr.DataTree.from_dict({g: idata[g].to_dataset() for g in ("posterior", "sample_stats")})
+    elapsed = time.perf_counter() - start
+    post = idata["posterior"]
+    post.attrs["bayes_cpp_sampler"] = config.sampler
+    post.attrs["bayes_cpp_wall_seconds"] = round(elapsed, 2)
+    post.attrs["bayes_cpp_sample_seed"] = seed
+    return idata

@@ -17,7 +17,14 @@ __all__ = ["STAGES", "derived_seed", "stage_rng", "stage_seed"]
 
 #: Stochastic stages; each gets its own child of the user's seed. New stages
 #: are appended (a child's stream depends on its position only).
-STAGES: tuple[str, ...] = ("sample", "prior_predictive", "predict", "forecast", "advi_init")
+STAGES: tuple[str, ...] = (
+    "sample",
+    "prior_predictive",
+    "predict",
+    "forecast",
+    "advi_init",
+    "init",
+)
 
 
 def stage_seed(random_seed: int | None, stage: str) -> int:

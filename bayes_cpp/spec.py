@@ -115,10 +115,14 @@ class Prior:
 #: chance-corrected unit score, except ``noise_*`` which are on the unit scale).
 DEFAULT_PRIORS: dict[str, Prior] = {
     "intercept": Prior("Normal", mu=0.0, sigma=1.5),
-    "family_bias_sigma": Prior("HalfNormal", sigma=0.7),
-    "category_bias_sigma": Prior("HalfNormal", sigma=0.7),
-    "llm_bias_sigma": Prior("HalfNormal", sigma=0.7),
-    "task_bias_sigma": Prior("HalfNormal", sigma=0.7),
+    # Bias scales are the total sd of a row's deviation from its design
+    # factors; the share puts part of that variance on the family (category).
+    # One scale plus a share, like the loadings: two free sigmas would trade
+    # off against each other wherever most groups have a single member.
+    "llm_bias_scale": Prior("HalfNormal", sigma=1.0),
+    "task_bias_scale": Prior("HalfNormal", sigma=1.0),
+    "family_bias_share": Prior("Beta", alpha=2.0, beta=2.0),
+    "category_bias_share": Prior("Beta", alpha=2.0, beta=2.0),
     "llm_bias_coef": Prior("Normal", mu=0.0, sigma=0.7),
     "task_bias_coef": Prior("Normal", mu=0.0, sigma=0.5),
     "family_loading_share": Prior("Beta", alpha=2.0, beta=2.0),
@@ -236,6 +240,19 @@ class ModelSpec:
             )
         if self.likelihood not in ("normal", "student_t"):
             raise SpecError(f"likelihood must be 'normal' or 'student_t', not {self.likelihood!r}")
+        renamed = {
+            "family_bias_sigma": "family_bias_share",
+            "category_bias_sigma": "category_bias_share",
+            "llm_bias_sigma": "llm_bias_scale",
+            "task_bias_sigma": "task_bias_scale",
+        }
+        old = [k for k in self.priors if k in renamed]
+        if old:
+            raise SpecError(
+                "prior key(s) "
+                + ", ".join(f"{k!r} (now {renamed[k]!r})" for k in old)
+                + " were replaced: a bias has one total scale and a family/category share"
+            )
         unknown = [k for k in self.priors if k not in DEFAULT_PRIORS]
         if unknown:
             raise SpecError(
@@ -246,9 +263,13 @@ class ModelSpec:
         for key, prior in self.priors.items():
             if not isinstance(prior, Prior):
                 raise SpecError(f"prior {key!r} must be a Prior, not {type(prior).__name__}")
-            if key.endswith(("_sigma", "_nu")) and not prior.positive:
+            if key.endswith(("_sigma", "_scale", "_nu")) and not prior.positive:
                 raise SpecError(
                     f"prior {key!r} is a scale: use a positive distribution, not {prior.dist}"
+                )
+            if key.endswith("_share") and prior.dist != "Beta":
+                raise SpecError(
+                    f"prior {key!r} is a share in (0, 1): use a Beta prior, not {prior.dist}"
                 )
         for side, feats in (("llm", self.llm_features), ("task", self.task_features)):
             names = [f.name for f in feats]

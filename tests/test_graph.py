@@ -54,7 +54,7 @@ def test_prior_predictive_scores_are_plausible(sim):
     """Prior draws of unit scores spread over [0, 1] instead of piling at the ends."""
     import pymc as pm
 
-    model = BayesCPP("hbmf").build_model(sim.data)
+    model = BayesCPP("hbmf").build_model(sim.data, rotation_gauge=False)
     with model:
         prior = pm.sample_prior_predictive(
             draws=300, random_seed=3, var_names=["score"], compile_kwargs={"mode": "FAST_COMPILE"}

@@ -52,8 +52,16 @@ def test_every_default_prior_roundtrips_through_json():
             "noise_scaling must be 'constant' or 'binomial', not 'poisson'",
         ),
         (
-            lambda: ModelSpec(priors={"llm_bias_sigma": Prior("Normal", mu=0, sigma=1)}),
+            lambda: ModelSpec(priors={"llm_bias_scale": Prior("Normal", mu=0, sigma=1)}),
             "is a scale: use a positive distribution",
+        ),
+        (
+            lambda: ModelSpec(priors={"family_bias_share": Prior("HalfNormal", sigma=1)}),
+            "is a share in \\(0, 1\\): use a Beta prior",
+        ),
+        (
+            lambda: ModelSpec(priors={"llm_bias_sigma": Prior("HalfNormal", sigma=1)}),
+            "'llm_bias_sigma' \\(now 'llm_bias_scale'\\) were replaced",
         ),
         (lambda: ModelSpec.from_dict({"rnak": 2}), "unknown spec key.*'rnak'.*did you mean 'rank'"),
         (lambda: load_spec("hbfm"), "unknown model spec 'hbfm'.*did you mean 'hbmf'"),
@@ -68,7 +76,7 @@ def test_replace_merges_priors():
     spec = load_spec("hbmf").replace(priors={"intercept": Prior("Normal", mu=1, sigma=1)}, rank=2)
     assert spec.rank == 2
     assert spec.prior("intercept").params["mu"] == 1.0
-    assert spec.prior("llm_bias_sigma") == DEFAULT_PRIORS["llm_bias_sigma"]
+    assert spec.prior("llm_bias_scale") == DEFAULT_PRIORS["llm_bias_scale"]
 
 
 def test_load_spec_from_toml_path(tmp_path):
