@@ -87,7 +87,7 @@ LAYERS = [
     {"persistence"},
     {"estimator"},
     {"model_selection", "evaluation"},
-    {"cli", "__init__", "__main__"},
+    {"cli", "plotting", "__init__", "__main__"},
 ]
 
 
