@@ -15,6 +15,7 @@ from bayes_cpp.exceptions import (
     DatasetUnavailableError,
     DataWarning,
     IncompatibleFileError,
+    MissingDependencyError,
     NotFittedError,
     SpecError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "DataWarning",
     "DatasetUnavailableError",
     "IncompatibleFileError",
+    "MissingDependencyError",
     "ModelSpec",
     "Newcomer",
     "NotFittedError",

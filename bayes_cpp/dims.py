@@ -30,6 +30,8 @@ SAMPLE_DIMS: Final = ("chain", "draw")
 CI_PROB: Final = 0.9
 #: Interval kind used by every summary unless the caller passes one.
 CI_KIND: Final = "eti"
+#: Nested equal-tailed bands drawn by every figure of :mod:`bayes_cpp.plotting`.
+BAND_PROBS: Final = (0.5, 0.9)
 
 SideName = Literal["llm", "task"]
 

@@ -16,6 +16,7 @@ __all__ = [
     "DataWarning",
     "DatasetUnavailableError",
     "IncompatibleFileError",
+    "MissingDependencyError",
     "NotFittedError",
     "SpecError",
 ]
@@ -67,3 +68,7 @@ class SpecError(BayesCPPError, ValueError):
 
 class IncompatibleFileError(BayesCPPError, OSError):
     """A saved fit that cannot be loaded by this version (schema or damage)."""
+
+
+class MissingDependencyError(BayesCPPError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

@@ -204,6 +204,28 @@ def test_score_cells_ranks_paper_scale_and_random_reference():
     assert agg["n_cells"] == 2
 
 
+def test_score_cells_records_interval_bounds_on_the_unit_scale():
+    full = _tiny_data()
+    hidden = (full.scores["llm"] == "c").to_numpy()
+    train = full.drop_cells(hidden)
+    test = full.scores[hidden].reset_index(drop=True)
+    pred = GaussianPredictive(np.array([0.65, 0.45]), np.array([0.1, 0.02]))
+    cells = score_cells(test, pred, full=full, train=train, rng=np.random.default_rng(0))
+    z90 = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(cells["lower_90"], [0.65 - z90 * 0.1, 0.45 - z90 * 0.02])
+    np.testing.assert_allclose(cells["upper_90"], [0.65 + z90 * 0.1, 0.45 + z90 * 0.02])
+    for tag in ("50", "80", "90", "95"):
+        np.testing.assert_allclose(
+            cells[f"upper_{tag}"] - cells[f"lower_{tag}"], cells[f"width_{tag}"]
+        )
+        inside = (cells["unit_score"] >= cells[f"lower_{tag}"]) & (
+            cells["unit_score"] <= cells[f"upper_{tag}"]
+        )
+        assert inside.tolist() == cells[f"covered_{tag}"].tolist()
+    # True unit scores 0.7 and 0.5: inside the first 90% interval, outside the narrow second.
+    assert cells["covered_90"].tolist() == [True, False]
+
+
 # --------------------------------------------------------- harness, methods
 def test_evaluate_returns_tidy_scores_and_json(sim, tmp_path):
     result = evaluate(

@@ -93,7 +93,7 @@ LAYERS = [
     {"persistence"},
     {"estimator"},
     {"model_selection", "evaluation", "testing"},
-    {"cli", "__init__", "__main__"},
+    {"cli", "plotting", "__init__", "__main__"},
 ]
 
 

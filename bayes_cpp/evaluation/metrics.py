@@ -27,9 +27,10 @@ Ranking
     its random expectation is 0.
 Uncertainty
     ``coverage_XX``: share of hidden unit scores inside the central
-    equal-tailed XX% predictive interval; ``width_XX`` its mean width (unit
-    scale); ``crps`` (scoringrules); ``lpd``: mean log predictive density of
-    the unit score; ``pit``: predictive CDF at the hidden value (randomised
+    equal-tailed XX% predictive interval (per-cell bounds: columns
+    ``lower_XX``/``upper_XX``); ``width_XX`` its mean width (unit scale);
+    ``crps`` (scoringrules); ``lpd``: mean log predictive density of the
+    unit score; ``pit``: predictive CDF at the hidden value (randomised
     at atoms), a histogram of which is flat for a calibrated method.
 """
 
@@ -226,6 +227,8 @@ def score_cells(
         tag = f"{round(prob * 100):d}"
         out[f"covered_{tag}"] = (p >= lo) & (p <= hi)
         out[f"width_{tag}"] = hi - lo
+        out[f"lower_{tag}"] = lo
+        out[f"upper_{tag}"] = hi
     out["crps"] = predictive.crps(p)
     out["lpd"] = predictive.log_density(p)
     out["pit"] = predictive.pit(p, rng)
