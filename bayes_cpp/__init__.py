@@ -4,7 +4,7 @@ Predict how large language models score on benchmarks from a sparse LLM x task
 score matrix plus design factors, with full posterior uncertainty.
 """
 
-from bayes_cpp import datasets
+from bayes_cpp import datasets, similarity, whatif
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
@@ -25,8 +25,10 @@ from bayes_cpp.readers import (
     read_task_factors_csv,
     read_wide_csv,
 )
+from bayes_cpp.similarity import distance_draws, latent_positions, most_similar
 from bayes_cpp.simulate import Simulation, simulate
 from bayes_cpp.spec import ModelSpec, Prior, available_specs, load_spec
+from bayes_cpp.whatif import curve_summary, forecast_curve
 
 __all__ = [
     "BayesCPP",
@@ -46,11 +48,18 @@ __all__ = [
     "SpecError",
     "__version__",
     "available_specs",
+    "curve_summary",
     "datasets",
+    "distance_draws",
+    "forecast_curve",
+    "latent_positions",
     "load_spec",
+    "most_similar",
     "read_llm_factors_csv",
     "read_long_csv",
     "read_task_factors_csv",
     "read_wide_csv",
+    "similarity",
     "simulate",
+    "whatif",
 ]

@@ -87,6 +87,8 @@ LAYERS = [
     {"persistence"},
     {"estimator"},
     {"model_selection", "evaluation"},
+    # The workflows of issue 14 (questions users bring), on the public API.
+    {"whatif", "similarity", "importance", "active"},
     {"cli", "__init__", "__main__"},
 ]
 
