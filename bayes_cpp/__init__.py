@@ -4,8 +4,9 @@ Predict how large language models score on benchmarks from a sparse LLM x task
 score matrix plus design factors, with full posterior uncertainty.
 """
 
-from bayes_cpp import datasets, similarity, whatif
+from bayes_cpp import active, datasets, importance, similarity, whatif
 from bayes_cpp._version import __version__
+from bayes_cpp.active import recommend, reveal_curve
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.exceptions import (
@@ -18,6 +19,7 @@ from bayes_cpp.exceptions import (
     NotFittedError,
     SpecError,
 )
+from bayes_cpp.importance import by_category, coefficients, shapley
 from bayes_cpp.predictor import Newcomer, Predictor
 from bayes_cpp.readers import (
     read_llm_factors_csv,
@@ -47,11 +49,15 @@ __all__ = [
     "Simulation",
     "SpecError",
     "__version__",
+    "active",
     "available_specs",
+    "by_category",
+    "coefficients",
     "curve_summary",
     "datasets",
     "distance_draws",
     "forecast_curve",
+    "importance",
     "latent_positions",
     "load_spec",
     "most_similar",
@@ -59,6 +65,9 @@ __all__ = [
     "read_long_csv",
     "read_task_factors_csv",
     "read_wide_csv",
+    "recommend",
+    "reveal_curve",
+    "shapley",
     "similarity",
     "simulate",
     "whatif",
