@@ -384,6 +384,8 @@ def recommend(
     cand = _candidate_cells(est, candidates)
     data = est.data_
     if kind == dims.TASK:
+        if data.n_llms < 2:
+            raise DataError(["a ranking target needs at least 2 LLMs in the fit"])
         target_cells = [(m, cast(str, name)) for m in data.llm_names]
     else:
         target_cells = [c for c in _untested(est) if kind == "matrix" or c[0] == name]

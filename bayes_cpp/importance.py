@@ -317,12 +317,13 @@ class ShapleyResult:
         Columns ``group``, ``value`` (mean Shapley value over seeds),
         ``lower``, ``upper`` (Student-t interval of that mean over seeds at
         ``ci_prob``; NaN with one seed), ``sd`` (over seeds), in decreasing
-        ``value`` order. Values are in the metric's units per held-out cell
+        ``value`` order; intervals are over splits (one per seed). Values
+        are in the metric's units per held-out cell
         and positive when a group helps (for CRPS: the CRPS it removes).
     per_seed : pandas.DataFrame
-        Long format: ``seed``, ``group``, ``value``.
+        Long format: ``split`` (its label), ``seed``, ``group``, ``value``.
     subsets : pandas.DataFrame
-        Every subset's held-out score: ``seed``, ``subset`` (group names joined
+        Every subset's held-out score: ``split``, ``seed``, ``subset`` (group names joined
         by ``+``, ``""`` for none), ``n_groups``, ``score`` (mean LPD, or minus
         mean CRPS), ``max_rhat``, ``n_divergent``.
     metric : str
@@ -362,6 +363,7 @@ def shapley(
     protocol: str = "random",
     holdout: float = 0.2,
     seeds: int | Sequence[int] = 3,
+    splits: Sequence[Split] | None = None,
     est_params: Mapping[str, Any] | None = None,
     spec: str = "hbmf",
     ci_prob: float = dims.CI_PROB,
@@ -397,6 +399,10 @@ def shapley(
         Fraction of cells hidden (``random`` protocol).
     seeds : int or sequence of int
         Split seeds (an int ``n`` means ``0..n-1``).
+    splits : sequence of Split, optional
+        Ready-made splits of ``data`` instead of ``protocol``, ``holdout`` and
+        ``seeds`` (e.g. several LLMs held out at once, to measure what the
+        factors add for LLMs without scores).
     est_params : mapping, optional
         :class:`BayesCPP` parameters (sampler settings, ``llm_features``, ...);
         :data:`bayes_cpp.evaluation.EVALUATION_SAMPLER` fills unset sampler
@@ -456,7 +462,8 @@ def shapley(
     # A hierarchy level no group names stays on in every subset, like ungrouped features.
     family_grouped = any(m.family for m in members.values())
     category_grouped = any(m.category for m in members.values())
-    splits = make_splits(data, protocol, holdout=holdout, seeds=seeds)
+    if splits is None:
+        splits = make_splits(data, protocol, holdout=holdout, seeds=seeds)
     subsets = [
         frozenset(c) for r in range(len(names) + 1) for c in itertools.combinations(names, r)
     ]
@@ -491,6 +498,7 @@ def shapley(
             scores[subset] = score
             score_rows.append(
                 {
+                    "split": split.label,
                     "seed": split.seed,
                     "subset": "+".join(g for g in names if g in subset),
                     "n_groups": len(subset),
@@ -501,7 +509,10 @@ def shapley(
             )
             bar.update()
         values = exact_shapley(names, scores.__getitem__)
-        shap_rows += [{"seed": split.seed, "group": g, "value": v} for g, v in values.items()]
+        shap_rows += [
+            {"split": split.label, "seed": split.seed, "group": g, "value": v}
+            for g, v in values.items()
+        ]
     bar.close()
     per_seed = pd.DataFrame(shap_rows)
     grouped = per_seed.groupby("group", sort=False)["value"]

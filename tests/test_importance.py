@@ -170,6 +170,7 @@ def test_shapley_refits_every_subset_and_is_efficient(sim, mock_sampling, fit_lo
     subsets = result.subsets
     assert len(subsets) == 16
     assert list(subsets.columns) == [
+        "split",
         "seed",
         "subset",
         "n_groups",
