@@ -220,3 +220,15 @@ def test_cpp_groups_name_features_of_the_cpp_model():
     spec = BayesCPP(llm_features=CPP_FEATURES).resolved_spec()
     names = {f.name for f in (*spec.llm_features, *spec.task_features)} | {"family", "category"}
     assert set(CPP_GROUPS.values()) <= names
+
+
+@pytest.mark.needs_data
+def test_cpp_features_map_to_real_columns_of_cpp_crowdsourced():
+    from bayes_cpp import datasets
+    from bayes_cpp.features import build_design
+
+    data = datasets.load("cpp-crowdsourced")
+    spec = BayesCPP(llm_features=CPP_FEATURES).resolved_spec()
+    design = build_design(spec.llm_features, data.llms, side="llm")
+    assert design.names == ["log_params", "log_tokens", "log_context", "log_batch"]
+    assert design.columns[2:] == ("context_window", "batch_size_m")
