@@ -4,8 +4,9 @@ Predict how large language models score on benchmarks from a sparse LLM x task
 score matrix plus design factors, with full posterior uncertainty.
 """
 
-from bayes_cpp import datasets
+from bayes_cpp import active, datasets, importance, similarity, whatif
 from bayes_cpp._version import __version__
+from bayes_cpp.active import recommend, reveal_curve
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.exceptions import (
@@ -19,6 +20,7 @@ from bayes_cpp.exceptions import (
     NotFittedError,
     SpecError,
 )
+from bayes_cpp.importance import by_category, coefficients, shapley
 from bayes_cpp.predictor import Newcomer, Predictor
 from bayes_cpp.readers import (
     read_llm_factors_csv,
@@ -26,8 +28,10 @@ from bayes_cpp.readers import (
     read_task_factors_csv,
     read_wide_csv,
 )
+from bayes_cpp.similarity import distance_draws, latent_positions, most_similar
 from bayes_cpp.simulate import Simulation, simulate
 from bayes_cpp.spec import ModelSpec, Prior, available_specs, load_spec
+from bayes_cpp.whatif import curve_summary, forecast_curve
 
 __all__ = [
     "BayesCPP",
@@ -47,12 +51,26 @@ __all__ = [
     "Simulation",
     "SpecError",
     "__version__",
+    "active",
     "available_specs",
+    "by_category",
+    "coefficients",
+    "curve_summary",
     "datasets",
+    "distance_draws",
+    "forecast_curve",
+    "importance",
+    "latent_positions",
     "load_spec",
+    "most_similar",
     "read_llm_factors_csv",
     "read_long_csv",
     "read_task_factors_csv",
     "read_wide_csv",
+    "recommend",
+    "reveal_curve",
+    "shapley",
+    "similarity",
     "simulate",
+    "whatif",
 ]

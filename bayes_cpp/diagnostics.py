@@ -36,7 +36,9 @@ __all__ = [
     "DiagnosticReport",
     "align_loadings",
     "diagnose",
+    "draw_summary",
     "identified_quantities",
+    "procrustes_rotations",
     "summary",
 ]
 
@@ -220,26 +222,65 @@ def summary(
         return azs.summary(ds, ci_prob=ci_prob, ci_kind=ci_kind)
 
 
-def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:
-    """Rotate each draw's loadings onto a common reference (generalised Procrustes).
+def draw_summary(values: np.ndarray, *, ci_prob: float = dims.CI_PROB) -> pd.DataFrame:
+    """Mean, sd and equal-tailed ``ci_prob`` interval of draws ``(S, n)`` over the first axis.
 
-    Returns a dataset with ``llm_loading`` and ``task_loading`` aligned; their
-    product (and every prediction) is unchanged.
+    Returns a frame with ``n`` rows and columns ``mean``, ``sd``, ``lower``,
+    ``upper`` (the workflows' summaries of derived quantities).
+
+    Examples
+    --------
+    >>> draw_summary(np.arange(101.0)[:, None], ci_prob=0.9).round(1).to_dict("records")
+    [{'mean': 50.0, 'sd': 29.2, 'lower': 5.0, 'upper': 95.0}]
     """
-    u = posterior[LLM_SIDE.loading].transpose("chain", "draw", dims.LLM, dims.LATENT)
+    arr = np.asarray(values, dtype=float)
+    arr = arr.reshape(arr.shape[0], -1)
+    bounds = np.asarray(azs.eti(arr, ci_prob, axis=0))
+    return pd.DataFrame(
+        {
+            "mean": arr.mean(axis=0),
+            "sd": arr.std(axis=0),
+            "lower": bounds[..., 0],
+            "upper": bounds[..., 1],
+        }
+    )
+
+
+def procrustes_rotations(posterior: xr.Dataset, *, sweeps: int = 3) -> np.ndarray:
+    """Per-draw orthogonal matrices ``R`` (chain, draw, K, K) aligning the loadings.
+
+    Generalised Procrustes on the task loadings: each draw's ``V`` is rotated
+    (or reflected) onto a common reference, which is re-estimated as the mean
+    of the rotated draws for ``sweeps`` rounds. Anything that rotates with the
+    loadings (``llm_loading``, ``task_loading``, the loading coefficients) is
+    aligned by right-multiplying its latent axis by ``R``; ``U Vᵀ`` is unchanged.
+    """
     v = posterior[TASK_SIDE.loading].transpose("chain", "draw", dims.TASK, dims.LATENT)
-    uv, vv = u.to_numpy(), v.to_numpy()
+    vv = v.to_numpy()
     ref = vv[0, -1]
-    rot: Any = None
+    rot: Any = np.broadcast_to(np.eye(vv.shape[-1]), (*vv.shape[:2], vv.shape[-1], vv.shape[-1]))
     for _ in range(sweeps):
         m = np.einsum("cstk,tl->cskl", vv, ref)
         left, _, right = np.linalg.svd(m)
         rot = left @ right
         ref = np.einsum("cstk,cskl->cstl", vv, rot).mean(axis=(0, 1))
+    return np.asarray(rot)
+
+
+def align_loadings(posterior: xr.Dataset, *, sweeps: int = 3) -> xr.Dataset:
+    """Rotate each draw's loadings onto a common reference (generalised Procrustes).
+
+    Returns a dataset with ``llm_loading`` and ``task_loading`` aligned; their
+    product (and every prediction) is unchanged. The rotations are
+    :func:`procrustes_rotations`.
+    """
+    u = posterior[LLM_SIDE.loading].transpose("chain", "draw", dims.LLM, dims.LATENT)
+    v = posterior[TASK_SIDE.loading].transpose("chain", "draw", dims.TASK, dims.LATENT)
+    rot = procrustes_rotations(posterior, sweeps=sweeps)
     return xr.Dataset(
         {
-            LLM_SIDE.loading: (u.dims, np.einsum("csmk,cskl->csml", uv, rot)),
-            TASK_SIDE.loading: (v.dims, np.einsum("cstk,cskl->cstl", vv, rot)),
+            LLM_SIDE.loading: (u.dims, np.einsum("csmk,cskl->csml", u.to_numpy(), rot)),
+            TASK_SIDE.loading: (v.dims, np.einsum("cstk,cskl->cstl", v.to_numpy(), rot)),
         },
         coords={k: c for k, c in posterior.coords.items() if k in (*u.dims, *v.dims)},
     )

@@ -24,11 +24,11 @@ from bayes_cpp import dims, equations
 from bayes_cpp._validation import suggest
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.exceptions import BayesCPPError, DataError, NotFittedError, SpecError
-from bayes_cpp.features import Design, build_design
+from bayes_cpp.features import Design, build_design, check_feature_columns
 from bayes_cpp.inference import SamplerConfig
 from bayes_cpp.predictor import Draws, Newcomer, Predictor
 from bayes_cpp.seeds import stage_rng
-from bayes_cpp.spec import ModelSpec, Prior, load_spec
+from bayes_cpp.spec import FeatureValue, ModelSpec, Prior, custom_features, load_spec
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -46,6 +46,9 @@ _PARAMS = (
     "rank",
     "likelihood",
     "priors",
+    "llm_features",
+    "task_features",
+    "replace_features",
     "sampler",
     "draws",
     "tune",
@@ -70,6 +73,18 @@ class BayesCPP:
         Override the spec's likelihood.
     priors : mapping of str to Prior, optional
         Override individual priors (unknown keys raise ``SpecError``).
+    llm_features, task_features : mapping, optional
+        Design features without a spec file, by name: a table column
+        (``{"instruct": "is_instruct"}``), ``(column, transform)`` with a
+        transform of identity, log, log1p, log2
+        (``{"log_context": ("context_window", "log")}``), or a spec-file
+        record. They extend the spec's features (a name the spec already has
+        replaces that feature); a named column missing from the data is an
+        error at ``fit``. See :func:`bayes_cpp.spec.custom_features`.
+    replace_features : bool, default False
+        Use ``llm_features`` / ``task_features`` (where given) instead of the
+        spec's features of that side: ``llm_features={}`` then fits no LLM
+        features.
     sampler : {"nutpie", "pymc", "numpyro", "advi"}, default "nutpie"
         Inference method (recorded in the posterior's attributes).
     draws, tune, chains, cores, target_accept
@@ -98,6 +113,9 @@ class BayesCPP:
         rank: int | None = None,
         likelihood: Literal["normal", "student_t"] | None = None,
         priors: Mapping[str, Prior] | None = None,
+        llm_features: Mapping[str, FeatureValue] | None = None,
+        task_features: Mapping[str, FeatureValue] | None = None,
+        replace_features: bool = False,
         sampler: Literal["nutpie", "pymc", "numpyro", "advi"] = "nutpie",
         draws: int = 1000,
         tune: int = 1000,
@@ -110,6 +128,9 @@ class BayesCPP:
         self.rank = rank
         self.likelihood = likelihood
         self.priors = priors
+        self.llm_features = llm_features
+        self.task_features = task_features
+        self.replace_features = replace_features
         self.sampler = sampler
         self.draws = draws
         self.tune = tune
@@ -142,6 +163,12 @@ class BayesCPP:
             changes["likelihood"] = self.likelihood
         if self.priors:
             changes["priors"] = dict(self.priors)
+        for side, extra in (("llm", self.llm_features), ("task", self.task_features)):
+            if extra is not None:
+                base = spec.llm_features if side == "llm" else spec.task_features
+                changes[f"{side}_features"] = custom_features(
+                    base, extra, replace=self.replace_features, side=side
+                )
         return spec.replace(**changes) if changes else spec
 
     def sampler_config(self) -> SamplerConfig:
@@ -166,6 +193,12 @@ class BayesCPP:
                 ]
             )
         spec = self.resolved_spec()
+        # Features the user named must exist (spec files may list optional ones).
+        for extra, feats, table, side in (
+            (self.llm_features, spec.llm_features, data.llms, dims.LLM),
+            (self.task_features, spec.task_features, data.tasks, dims.TASK),
+        ):
+            check_feature_columns([f for f in feats if f.name in (extra or {})], table, side=side)
         llm_design = build_design(spec.llm_features, data.llms, side="llm")
         task_design = build_design(spec.task_features, data.tasks, side="task")
         inputs = graph_inputs(data, spec, llm_design, task_design)

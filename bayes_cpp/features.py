@@ -15,10 +15,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from bayes_cpp._validation import suggest
 from bayes_cpp.exceptions import DataError, DataWarning
 from bayes_cpp.spec import Feature
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "check_feature_columns"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,22 @@ def build_design(
         center.append(float(np.mean(finite)))
         scale.append(float(np.std(finite)))
     return Design(tuple(used), tuple(columns), tuple(center), tuple(scale))
+
+
+def check_feature_columns(features: Sequence[Feature], table: pd.DataFrame, *, side: str) -> None:
+    """Raise a :class:`DataError` for every feature none of whose columns is in ``table``.
+
+    :func:`build_design` skips such features silently because spec files list
+    optional regressors; features a user names explicitly (``BayesCPP(llm_features=...)``)
+    must not disappear that way.
+    """
+    what = "LLM" if side == "llm" else "task"
+    available = [str(c) for c in table.columns]
+    problems = [
+        f"{what} feature {feat.name!r}: column {feat.columns[0]!r} is not in the {what} table"
+        f"{suggest(feat.columns[0], available)}; its columns are {', '.join(available)}"
+        for feat in features
+        if not any(c in table.columns for c in feat.columns)
+    ]
+    if problems:
+        raise DataError(problems)

@@ -501,6 +501,21 @@ class Predictor:
         sigma = np.stack(sigma_cols, axis=1)
         return mean, self.cell_sd(sigma[:, None, :], mean)
 
+    def pairs(
+        self, llms: Sequence[int], tasks: Sequence[int], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and noise sd ``(S, n)`` of the fitted cells ``(llms[i], tasks[i])``.
+
+        :meth:`cells` on the grid of the distinct rows and columns, gathered
+        at the pairs (for scattered cells such as a split's hidden ones).
+        """
+        if len(llms) != len(tasks):
+            raise ValueError(f"{len(llms)} LLM positions but {len(tasks)} task positions")
+        rows, li = np.unique(np.asarray(llms, dtype=int), return_inverse=True)
+        cols, ti = np.unique(np.asarray(tasks, dtype=int), return_inverse=True)
+        mean, sd = self.cells(rows.tolist(), cols.tolist(), rng)
+        return mean[:, li, ti], sd[:, li, ti]
+
     # --------------------------------------------------------------- newcomers
     def _other_side(
         self, newcomer: Newcomer, positions: np.ndarray, sigma_new: np.ndarray | None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ __all__ = [
     "ModelSpec",
     "Prior",
     "available_specs",
+    "custom_features",
     "load_spec",
 ]
 
@@ -175,6 +176,72 @@ class Feature:
                 f"feature {name!r}: transform {transform!r} is not one of identity, log, log1p, log2"
             )
         return cls(name=name, columns=columns, transform=transform)
+
+
+#: How a user names a feature without a spec file: a column, ``(column,
+#: transform)``, or a spec-file record ``{"column" | "columns": ..., "transform": ...}``.
+FeatureValue = str | Sequence[str] | Mapping[str, Any]
+
+
+def _parse_feature(name: Any, value: Any, side: str) -> Feature:
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{side} feature names must be non-empty strings, not {name!r}")
+    if isinstance(value, str):
+        return Feature(name=name, columns=(value,))
+    if isinstance(value, Mapping):
+        return Feature.from_dict(name, value)
+    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return Feature.from_dict(name, {"column": value[0], "transform": value[1]})
+    raise SpecError(
+        f"{side} feature {name!r}: give a column name, (column, transform) or "
+        f"{{'column': ..., 'transform': ...}}, not {value!r}"
+    )
+
+
+def custom_features(
+    base: Sequence[Feature],
+    extra: Mapping[str, FeatureValue] | None,
+    *,
+    replace: bool = False,
+    side: str = "llm",
+) -> tuple[Feature, ...]:
+    """A spec's features with user-named ones added, overridden or substituted.
+
+    Parameters
+    ----------
+    base : sequence of Feature
+        The spec's features of one side.
+    extra : mapping of str to column, (column, transform) or record, optional
+        Features by name; a name already in ``base`` replaces that feature in
+        place, a new name is appended (feature order matters only for the
+        imputation network, which regresses each feature on the earlier ones).
+    replace : bool
+        Drop ``base`` first (when ``extra`` is given), so ``extra`` is the
+        complete list of the side's features; ``{}`` then means none.
+    side : str
+        ``"llm"`` or ``"task"``, for messages.
+
+    Applying the same ``extra`` twice gives the same features, so a saved
+    fit's resolved spec plus its parameters rebuilds the same spec.
+
+    Examples
+    --------
+    >>> base = load_spec("hbmf").llm_features
+    >>> [f.name for f in custom_features(base, {"log_context": ("context_window", "log")})]
+    ['log_params', 'log_tokens', 'log_context']
+    >>> [f.name for f in custom_features(base, {"instruct": "is_instruct"}, replace=True)]
+    ['instruct']
+    """
+    if extra is None:
+        return tuple(base)
+    if not isinstance(extra, Mapping):
+        raise SpecError(
+            f"{side}_features must be a mapping of feature name to column or (column, transform), "
+            f"not {type(extra).__name__}"
+        )
+    parsed = {name: _parse_feature(name, value, side) for name, value in extra.items()}
+    kept = [] if replace else [parsed.pop(f.name, f) for f in base]
+    return (*kept, *parsed.values())
 
 
 Likelihood = Literal["normal", "student_t"]

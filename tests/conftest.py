@@ -52,3 +52,35 @@ def mock_fitted(sim):
 
     with mocked_sampling():
         return BayesCPP(draws=40, tune=10, chains=2, random_seed=SEED).fit(sim.data)
+
+
+def with_posterior(est, **values):
+    """A copy of the fitted ``est`` whose posterior variables are set to ``values``.
+
+    Each value is broadcast to the variable's shape (a scalar or an array of
+    the variable's non-sample shape), so tests can build fake posteriors with
+    known answers on top of a mock fit.
+    """
+    import numpy as np
+
+    from bayes_cpp import BayesCPP
+    from bayes_cpp.persistence import SavedFit
+
+    post = est.idata_["posterior"].to_dataset()
+    for name, value in values.items():
+        da = post[name]
+        post[name] = da.copy(data=np.broadcast_to(np.asarray(value, float), da.shape).copy())
+    idata = est.idata_.copy()
+    idata["posterior"] = post
+    record = SavedFit(
+        idata=idata,
+        data=est.data_,
+        spec=est.spec_,
+        llm_design=est.llm_design_,
+        task_design=est.task_design_,
+        sampler_config=est.sampler_config_,
+        random_seed=est.random_seed_,
+        sampler_used=est.sampler_used_,
+        params=est.get_params(),
+    )
+    return BayesCPP.from_saved(record)

@@ -93,6 +93,8 @@ LAYERS = [
     {"persistence"},
     {"estimator"},
     {"model_selection", "evaluation", "testing"},
+    # The workflows of issue 14 (questions users bring), on the public API.
+    {"whatif", "similarity", "importance", "active"},
     {"cli", "plotting", "__init__", "__main__"},
 ]
 
@@ -129,3 +131,18 @@ def test_no_module_imports_upward():
                 if _layer(target) > me:
                     offenders.append(f"{rel} imports bayes_cpp.{target}")
     assert not offenders, offenders
+
+
+def test_package_import_stays_light():
+    # The workflows are exported at the top level but import ArviZ, the
+    # evaluation harness (scoringrules) and PyMC only when called, so the CLI
+    # starts fast.
+    import subprocess
+    import sys
+
+    heavy = ["pymc", "arviz_stats", "scoringrules", "bayes_cpp.evaluation"]
+    code = f"import sys, bayes_cpp; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "[]"

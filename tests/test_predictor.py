@@ -152,3 +152,14 @@ def test_new_task_noise_comes_from_the_noise_population():
     log = np.log(sigma - 0.005)
     assert log.mean() == pytest.approx(-3.0, abs=0.02)
     assert log.std() == pytest.approx(0.2, rel=0.05)
+
+
+def test_pairs_gather_the_grid(mock_fitted):
+    predictor = mock_fitted.predictor_
+    llms, tasks = [3, 0, 3, 7], [1, 1, 5, 0]
+    mean, sd = predictor.pairs(llms, tasks, np.random.default_rng(0))
+    grid_mean, grid_sd = predictor.cells(range(8), range(6), np.random.default_rng(0))
+    np.testing.assert_array_equal(mean, grid_mean[:, llms, tasks])
+    np.testing.assert_array_equal(sd, grid_sd[:, llms, tasks])
+    with pytest.raises(ValueError, match="2 LLM positions but 1 task"):
+        predictor.pairs([0, 1], [0], np.random.default_rng(0))

@@ -47,6 +47,8 @@ __all__ = [
     "Method",
     "PointMethod",
     "available_methods",
+    "factor_values",
+    "fold_in_llm",
     "make_method",
 ]
 
@@ -85,13 +87,37 @@ def _without_scores(train: CollaborativeData, axis: Literal["llm", "task"]) -> s
     return {str(n) for n in counts.index[counts == 0]}
 
 
-def _factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
+def factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
+    """The known design factors of one table row (for ``BayesCPP.newcomer(factors=...)``)."""
     values = {}
     for col in columns:
         value = row.get(col)
         if value is not None and pd.notna(value):
             values[col] = float(value)
     return values
+
+
+def fold_in_llm(
+    est: BayesCPP,
+    row: pd.Series,
+    known: pd.DataFrame,
+    tasks: list[str],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-draw mean and noise sd ``(S, n)`` of an LLM at ``tasks``, without a refit.
+
+    Its row is drawn from its family and design factors (``row`` of the LLM
+    table) and conditioned per draw on its ``known`` scores (columns
+    ``task``, ``score``), as for a newcomer (:meth:`BayesCPP.newcomer`).
+    """
+    newcomer = est.newcomer(
+        dims.LLM,
+        str(row["family"]),
+        factors=factor_values(row, est.llm_design_.columns),
+        scores=dict(zip(known["task"], known["score"], strict=True)),
+    )
+    others = est.positions(dims.TASK, tasks)
+    return est.predictor_.forecast(newcomer, others, rng)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -170,16 +196,13 @@ class BayesMethod:
         done = np.zeros(n, dtype=bool)
         for name in sorted(new_llms):
             rows = np.flatnonzero(test["llm"].to_numpy() == name)
-            known = split.known[split.known["llm"] == name]
-            row = full.llms.loc[name]
-            newcomer = est.newcomer(
-                dims.LLM,
-                str(row["family"]),
-                factors=_factor_values(row, est.llm_design_.columns),
-                scores=dict(zip(known["task"], known["score"], strict=True)),
+            m, sd = fold_in_llm(
+                est,
+                full.llms.loc[name],
+                split.known[split.known["llm"] == name],
+                list(test["task"].iloc[rows]),
+                rng,
             )
-            others = est.positions(dims.TASK, list(test["task"].iloc[rows]))
-            m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
             mean[rows], sigma[rows] = m.T, sd.T
             done[rows] = True
         for name in sorted(new_tasks):
@@ -189,7 +212,7 @@ class BayesMethod:
             newcomer = est.newcomer(
                 dims.TASK,
                 str(row["category"]),
-                factors=_factor_values(row, est.task_design_.columns),
+                factors=factor_values(row, est.task_design_.columns),
                 scores=dict(zip(known["llm"], known["score"], strict=True)),
                 chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
                 bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
@@ -200,14 +223,12 @@ class BayesMethod:
             done[rows] = True
         rest = np.flatnonzero(~done)
         if len(rest):
-            llm_list = sorted(set(test["llm"].iloc[rest]))
-            task_list = sorted(set(test["task"].iloc[rest]))
-            m, sd = predictor.cells(
-                est.positions(dims.LLM, llm_list), est.positions(dims.TASK, task_list), rng
+            m, sd = predictor.pairs(
+                est.positions(dims.LLM, list(test["llm"].iloc[rest])),  # type: ignore[arg-type]
+                est.positions(dims.TASK, list(test["task"].iloc[rest])),  # type: ignore[arg-type]
+                rng,
             )
-            li = [llm_list.index(v) for v in test["llm"].iloc[rest]]
-            ti = [task_list.index(v) for v in test["task"].iloc[rest]]
-            mean[rest], sigma[rest] = m[:, li, ti].T, sd[:, li, ti].T
+            mean[rest], sigma[rest] = m.T, sd.T
         draws = predictor.noisy(mean.T[:, None, :], sigma.T[:, None, :], rng)[:, 0, :].T
         record["predict_seconds"] = round(time.perf_counter() - start, 2)
         return SamplePredictive(draws, mean, sigma, predictor.nu), record
