@@ -218,7 +218,7 @@ def evaluate(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(30, 8, random_seed=0).data
     >>> result = evaluate(
     ...     data, "random", methods=["task-mean", "additive"], holdout=0.2, seeds=2, progress=False

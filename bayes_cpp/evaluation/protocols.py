@@ -168,7 +168,7 @@ def random_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 6, random_seed=0).data
     >>> split = random_splits(data, 0.1, seeds=[3])[0]
     >>> len(split.test) == round(0.1 * data.n_observed)
@@ -281,7 +281,7 @@ def llm_holdout_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 6, density=1.0, random_seed=0).data
     >>> split = llm_holdout_splits(data, ["llm-003"], k=2)[0]
     >>> len(split.known), len(split.test), split.label
