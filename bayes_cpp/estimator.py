@@ -23,7 +23,13 @@ import xarray as xr
 from bayes_cpp import dims, equations
 from bayes_cpp._validation import suggest
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.exceptions import BayesCPPError, DataError, NotFittedError, SpecError
+from bayes_cpp.exceptions import (
+    BayesCPPError,
+    DataError,
+    IncompatibleFileError,
+    NotFittedError,
+    SpecError,
+)
 from bayes_cpp.features import Design, build_design
 from bayes_cpp.inference import SamplerConfig
 from bayes_cpp.predictor import Draws, Newcomer, Predictor
@@ -242,6 +248,8 @@ class BayesCPP:
         self.sampler_config_ = config
         self.random_seed_ = seed
         self.sampler_used_ = str(idata["posterior"].attrs.get("bayes_cpp_sampler", config.sampler))
+        # The convergence summary stored in a saved file (set by from_saved).
+        self.saved_diagnostics_: dict[str, Any] | None = None
         self._predictor: Predictor | None = None
 
     def check_is_fitted(self) -> None:
@@ -611,10 +619,18 @@ class BayesCPP:
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
-        """Write the fit to one netCDF file (atomically); see :mod:`bayes_cpp.persistence`."""
+        """Write the fit to one netCDF file (atomically); see :mod:`bayes_cpp.persistence`.
+
+        The file records the fit's convergence summary (:meth:`diagnose`), which
+        :meth:`load` restores as ``saved_diagnostics_``.
+        """
         from bayes_cpp.persistence import SavedFit, save_fit
 
         self.check_is_fitted()
+        try:
+            diagnostics: dict[str, Any] = self.diagnose(warn=False).to_dict()
+        except Exception as exc:  # a fit must stay savable; the file says why it was not checked
+            diagnostics = {"ok": False, "problems": [f"diagnostics failed: {exc!r}"[:200]]}
         params = self.get_params()
         params["spec"] = self.spec_.to_dict()
         params["priors"] = {k: p.to_dict() for k, p in (params["priors"] or {}).items()} or None
@@ -628,12 +644,19 @@ class BayesCPP:
             random_seed=self.random_seed_,
             sampler_used=self.sampler_used_,
             params=params,
+            diagnostics=diagnostics,
         )
         return save_fit(record, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> BayesCPP:
-        """Load a fit written by :meth:`save` (no pickle: no code is executed)."""
+        """Load a fit written by :meth:`save` (no pickle: no code is executed).
+
+        The file's checksums are verified (a damaged file raises
+        :class:`~bayes_cpp.IncompatibleFileError`); ``saved_diagnostics_`` holds
+        the convergence summary recorded when it was saved
+        (:meth:`bayes_cpp.diagnostics.DiagnosticReport.to_dict`).
+        """
         from bayes_cpp.persistence import load_fit
 
         return cls.from_saved(load_fit(Path(path)))
@@ -642,10 +665,20 @@ class BayesCPP:
     def from_saved(cls, record: SavedFit) -> BayesCPP:
         """Rebuild a fitted estimator from a :class:`~bayes_cpp.persistence.SavedFit`."""
         params = dict(record.params)
+        unknown = sorted(set(params) - set(_PARAMS))
+        if unknown:
+            raise IncompatibleFileError(
+                f"saved parameters hold unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"BayesCPP takes {', '.join(_PARAMS)}"
+            )
         params["spec"] = record.spec
         if params.get("priors"):
             params["priors"] = dict(record.spec.priors)
-        est = cls(**params)
+        try:
+            est = cls(**params)
+            est.sampler_config()  # validates the stored sampler settings
+        except (TypeError, BayesCPPError) as exc:
+            raise IncompatibleFileError(f"saved parameters are invalid: {exc}") from None
         est._set_fitted(
             record.idata,
             record.data,
@@ -655,6 +688,7 @@ class BayesCPP:
             record.sampler_config,
             record.random_seed,
         )
+        est.saved_diagnostics_ = None if record.diagnostics is None else dict(record.diagnostics)
         return est
 
     # -------------------------------------------------------------- display
@@ -666,14 +700,11 @@ class BayesCPP:
                 spec_name = "?"
             return f"BayesCPP(spec={spec_name!r}, rank={self.rank}, sampler={self.sampler!r}) [not fitted]"
         post = self.idata_["posterior"]
-        status = "not checked"
         try:
             report = self.diagnose(warn=False)
-            status = (
-                "ok"
-                if report.ok
-                else f"PROBLEMS (max r_hat {report.max_rhat:.3f}, {report.n_divergent} divergent)"
-            )
+            status = report.headline()
+            if not report.ok:
+                status += "; numbers from this fit may be wrong"
         except Exception as exc:
             status = f"unavailable ({type(exc).__name__})"
         return "\n".join(

@@ -126,6 +126,13 @@ def test_repr_of_fitted(mock_fitted):
     assert "24 LLMs x 8 tasks" in text
     assert "sampler: nutpie" in text
     assert "diagnostics:" in text
+    # 80 prior draws cannot reach the bulk-ESS target: the repr says the fit failed and why.
+    report = mock_fitted.diagnose(warn=False)
+    assert not report.ok
+    assert "FAILED convergence checks" in text
+    assert f"min bulk ESS {report.min_ess_bulk:.0f} (limit 400)" in text
+    assert f"max r_hat {report.max_rhat:.3f} (limit 1.01)" in text
+    assert "may be wrong" in text
 
 
 def test_predictive_sd_shrinks_towards_the_bounds(mock_fitted):
