@@ -102,9 +102,13 @@ def build_design(
 ) -> Design:
     """Fit the standardization of ``features`` on ``table``.
 
-    A feature whose columns are all absent from the table is skipped silently
-    (specs list optional regressors); one that is present but constant or
-    entirely missing is skipped with a :class:`DataWarning` naming it.
+    A feature whose columns are all absent from the table, or present but
+    without a single value, is skipped silently: specs list optional
+    regressors, and the task table always carries a ``shots`` column (empty
+    unless the user gave one; a user's empty column was already reported when
+    the data was read). One whose column has values that leave fewer than two
+    distinct usable numbers (constant, or e.g. all non-positive under a log)
+    is skipped with a :class:`DataWarning` naming it.
     """
     used: list[Feature] = []
     columns: list[str] = []
@@ -118,12 +122,16 @@ def build_design(
         values = _transform(raw, feat.transform)
         finite = values[np.isfinite(values)]
         if len(finite) < 2 or np.std(finite) == 0:
-            warnings.warn(
-                f"{'LLM' if side == 'llm' else 'task'} feature {feat.name!r} (column {col!r}) "
-                "is constant or missing; not used",
-                DataWarning,
-                stacklevel=3,
-            )
+            if np.isfinite(raw).any():
+                usable = (
+                    "" if feat.transform == "identity" else f" after its {feat.transform} transform"
+                )
+                warnings.warn(
+                    f"{'LLM' if side == 'llm' else 'task'} feature {feat.name!r} (column {col!r}) "
+                    f"has {len(np.unique(finite))} distinct usable value(s){usable}; not used",
+                    DataWarning,
+                    stacklevel=3,
+                )
             continue
         used.append(feat)
         columns.append(col)
