@@ -125,6 +125,47 @@ def suggest(name: str, candidates: Sequence[str]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def near_misses(name: str, candidates: Sequence[str]) -> list[str]:
+    """Known names that ``name`` is probably a typo of.
+
+    Equal up to case, spaces, ``-`` and ``_``, or one edit away (two for names
+    of nine or more characters). Stricter than :func:`suggest`, which also offers loosely similar names: this
+    one decides whether an unknown name deserves a warning.
+
+    Examples
+    --------
+    >>> near_misses("Lama", ["Llama", "Mistral", "GPT"])
+    ['Llama']
+    >>> near_misses("new-category", ["category-1", "category-2"])
+    []
+    """
+
+    def norm(text: str) -> str:
+        return "".join(text.lower().split()).replace("-", "").replace("_", "")
+
+    limit = 2 if len(name) >= 9 else 1
+    return [
+        c
+        for c in candidates
+        if c != name and (norm(c) == norm(name) or _edits(name.lower(), c.lower()) <= limit)
+    ]
+
+
 def is_missing_marker(value: Any) -> bool:
     """Return True for NaN/None and the textual missing markers of CSV files."""
     if isinstance(value, str):

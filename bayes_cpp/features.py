@@ -18,7 +18,14 @@ import pandas as pd
 from bayes_cpp.exceptions import DataError, DataWarning
 from bayes_cpp.spec import Feature
 
-__all__ = ["Design", "build_design"]
+__all__ = ["EXTRAPOLATION_SD", "Design", "build_design"]
+
+#: A new LLM's or task's standardized feature more than this many training sds
+#: beyond the training minimum or maximum is an extrapolation (forecasts warn).
+EXTRAPOLATION_SD = 4.0
+
+#: Values each transform accepts: (exclusive lower limit, how to say it).
+_DOMAIN = {"log": (0.0, "> 0"), "log2": (0.0, "> 0"), "log1p": (-1.0, "> -1")}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,37 @@ class Design:
                 raise DataError([f"{what}: column {col!r} (feature {feat.name!r}) must be numeric"])
             out[:, j] = (_transform(raw, feat.transform) - self.center[j]) / self.scale[j]
         return out
+
+    def value_problem(self, column: str, value: Any) -> str | None:
+        """What is wrong with ``value`` as a new row's ``column``, or None if it is usable.
+
+        Examples
+        --------
+        >>> from bayes_cpp.spec import Feature
+        >>> d = Design(
+        ...     (Feature("log_params", ("params_b",), "log"),), ("params_b",), (2.0,), (1.0,)
+        ... )
+        >>> d.value_problem("params_b", 7.0) is None
+        True
+        >>> d.value_problem("params_b", 0.0)
+        "params_b = 0 must be > 0 (the model uses log(params_b)); leave it out if it is unknown"
+        """
+        feat = self.features[self.columns.index(column)]
+        if isinstance(value, str | bytes) or not isinstance(value, int | float | np.number):
+            return f"{column} = {value!r} must be a number"
+        number = float(value)
+        if np.isnan(number):
+            return f"{column} is NaN; leave it out if it is unknown (the model then imputes it)"
+        if not np.isfinite(number):
+            return f"{column} = {number} is not finite"
+        if feat.transform in _DOMAIN:
+            low, condition = _DOMAIN[feat.transform]
+            if number <= low:
+                return (
+                    f"{column} = {number:g} must be {condition} (the model uses "
+                    f"{feat.transform}({column})); leave it out if it is unknown"
+                )
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record."""

@@ -23,7 +23,9 @@ cells share a fit), the prediction noise's from the split label.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -36,7 +38,8 @@ from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
 from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
 from bayes_cpp.evaluation.protocols import Split
-from bayes_cpp.exceptions import SpecError
+from bayes_cpp.exceptions import DataWarning, SpecError
+from bayes_cpp.features import Design
 from bayes_cpp.inference import quiet_sampler_logs
 from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import ModelSpec, available_specs
@@ -85,13 +88,33 @@ def _without_scores(train: CollaborativeData, axis: Literal["llm", "task"]) -> s
     return {str(n) for n in counts.index[counts == 0]}
 
 
-def _factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
+def _factor_values(row: pd.Series, design: Design) -> dict[str, float]:
+    """A table row's factors as a newcomer's, missing where training treats them as missing.
+
+    (A 0 parameter count in a leaderboard table means "unknown", which a fit
+    imputes; :meth:`BayesCPP.newcomer` refuses it as a slip of a user's hand.)
+    """
     values = {}
-    for col in columns:
+    for col in design.columns:
         value = row.get(col)
-        if value is not None and pd.notna(value):
+        if (
+            value is not None
+            and pd.notna(value)
+            and design.value_problem(col, float(value)) is None
+        ):
             values[col] = float(value)
     return values
+
+
+@contextmanager
+def _table_newcomers() -> Iterator[None]:
+    """Silence ``newcomer``'s input warnings for rows of the validated data tables.
+
+    Their new families and low scores are real, not a user's slips.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        yield
 
 
 @dataclass
@@ -172,12 +195,13 @@ class BayesMethod:
             rows = np.flatnonzero(test["llm"].to_numpy() == name)
             known = split.known[split.known["llm"] == name]
             row = full.llms.loc[name]
-            newcomer = est.newcomer(
-                dims.LLM,
-                str(row["family"]),
-                factors=_factor_values(row, est.llm_design_.columns),
-                scores=dict(zip(known["task"], known["score"], strict=True)),
-            )
+            with _table_newcomers():
+                newcomer = est.newcomer(
+                    dims.LLM,
+                    str(row["family"]),
+                    factors=_factor_values(row, est.llm_design_),
+                    scores=dict(zip(known["task"], known["score"], strict=True)),
+                )
             others = est.positions(dims.TASK, list(test["task"].iloc[rows]))
             m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
             mean[rows], sigma[rows] = m.T, sd.T
@@ -186,14 +210,15 @@ class BayesMethod:
             rows = np.flatnonzero(test["task"].to_numpy() == name)
             known = split.known[split.known["task"] == name]
             row = full.tasks.loc[name]
-            newcomer = est.newcomer(
-                dims.TASK,
-                str(row["category"]),
-                factors=_factor_values(row, est.task_design_.columns),
-                scores=dict(zip(known["llm"], known["score"], strict=True)),
-                chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
-                bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
-            )
+            with _table_newcomers():
+                newcomer = est.newcomer(
+                    dims.TASK,
+                    str(row["category"]),
+                    factors=_factor_values(row, est.task_design_),
+                    scores=dict(zip(known["llm"], known["score"], strict=True)),
+                    chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
+                    bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
+                )
             others = est.positions(dims.LLM, list(test["llm"].iloc[rows]))
             m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
             mean[rows], sigma[rows] = m.T, sd.T
