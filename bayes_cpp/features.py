@@ -79,7 +79,7 @@ class Design:
         >>> d.value_problem("params_b", 7.0) is None
         True
         >>> d.value_problem("params_b", 0.0)
-        "params_b = 0 must be > 0 (the model uses log(params_b)); leave it out if it is unknown"
+        'params_b = 0 must be > 0 (the model uses log(params_b)); leave it out if it is unknown'
         """
         feat = self.features[self.columns.index(column)]
         if isinstance(value, str | bytes) or not isinstance(value, int | float | np.number):
