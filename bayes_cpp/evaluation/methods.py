@@ -142,11 +142,15 @@ class BayesMethod:
     params: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     own_intervals: bool = True
-    _cache: tuple[str, int, BayesCPP] | None = field(default=None, repr=False)
+    _cache: tuple[str, int, BayesCPP, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:  # noqa: D102
         return self.label or (self.spec if isinstance(self.spec, str) else self.spec.name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A worker gets the method, not its cached fit (which may be large).
+        return {**self.__dict__, "_cache": None}
 
     def describe(self) -> dict[str, Any]:
         """The spec in force and the estimator parameters, for result files."""
@@ -158,24 +162,27 @@ class BayesMethod:
         key = split.fingerprint
         seed = derived_seed(random_seed, key)
         if self._cache is not None and self._cache[:2] == (key, seed):
-            return self._cache[2], {"seconds": 0.0, "reused_fit": True}
+            # The reused fit's diagnostics go with every split it predicts.
+            return self._cache[2], {**self._cache[3], "seconds": 0.0, "reused_fit": True}
         est = BayesCPP(self.spec, **{**EVALUATION_SAMPLER, **self.params})
         start = time.perf_counter()
         with quiet_sampler_logs():
             est.fit(split.train, random_seed=seed)
         seconds = time.perf_counter() - start
         report = est.diagnose(warn=False)
-        self._cache = (key, seed, est)
         record = {
             "seconds": round(seconds, 2),
             "reused_fit": False,
+            "converged": bool(report.ok),
             "max_rhat": round(float(report.max_rhat), 4),
             "min_ess_bulk": round(float(report.min_ess_bulk), 1),
             "n_divergent": int(report.n_divergent),
+            "problems": report.problems(),
             "sampler": est.sampler_used_,
             "fit_seed": seed,
         }
-        return est, record
+        self._cache = (key, seed, est, record)
+        return est, dict(record)
 
     def run(  # noqa: D102
         self, split: Split, full: CollaborativeData, random_seed: int
@@ -258,6 +265,10 @@ class PointMethod:
     @property
     def name(self) -> str:  # noqa: D102
         return self.baseline
+
+    def describe(self) -> dict[str, Any]:
+        """The baseline and its cross-validation, for result files and checkpoints."""
+        return {"baseline": self.baseline, "inner_folds": self.inner_folds}
 
     def _cv_rmse(self, train: CollaborativeData, seed: int) -> float:
         rng = np.random.default_rng(seed)
