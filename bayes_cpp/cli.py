@@ -328,6 +328,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         checkpoint=checkpoint,
         inputs=_input_records(args),
     )
+    if result.settings["resumed_results"]:
+        _warn(
+            f"resumed: {result.settings['resumed_results']} finished results were read from "
+            f"{result.settings['checkpoint']} (written with the same settings)"
+        )
     print(result.to_markdown())
     print(f"\n{result.settings['wall_seconds']} s on {result.settings['machine']}")
     if args.json:

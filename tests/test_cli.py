@@ -191,7 +191,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_real_sigint_during_evaluate_keeps_the_finished_fits(sim, tmp_path):
+def test_a_real_sigint_during_evaluate_keeps_the_finished_fits(sim, tmp_path, capsys):
     import os
     import signal
 
@@ -219,6 +219,15 @@ def test_a_real_sigint_during_evaluate_keeps_the_finished_fits(sim, tmp_path):
     ]
     saved = [json.loads(line) for line in checkpoint.read_text().splitlines()[1:]]
     assert [r["split"] for r in saved] == ["holdout=0.05 seed=0"]
+    # The same command resumes: it says so and runs only the two missing splits.
+    out = tmp_path / "resumed.json"
+    assert main([*args, "--json", str(out)]) == 0
+    assert f"warning: resumed: 1 finished results were read from {checkpoint}" in (
+        capsys.readouterr().err
+    )
+    fresh = tmp_path / "fresh.json"
+    assert main([*args[:-2], "--no-checkpoint", "--json", str(fresh)]) == 0
+    assert json.loads(out.read_text())["per_split"] == json.loads(fresh.read_text())["per_split"]
 
 
 @pytest.mark.parametrize(

@@ -161,8 +161,9 @@ def test_a_line_torn_by_a_kill_is_recomputed(data, tmp_path):
 
 # --------------------------------------------------------------- executors
 def test_local_worker_processes_give_the_serial_results(data):
+    # Most of this test's time is the two spawned workers importing the package.
     settings = {"protocol": "llm-holdout", "llms": ["llm-003", "llm-005"], "k": [0, 2]}
-    settings |= {"seeds": [0, 1], "progress": False, "methods": FAST}
+    settings |= {"seeds": [0], "progress": False, "methods": FAST[:2]}
     serial = evaluate(data, **settings)
     parallel = evaluate(data, workers=2, **settings)
     _same(parallel, serial)
