@@ -360,3 +360,14 @@ def test_evaluate_marks_unconverged_fits_on_stderr_and_strict_exits_3(
         )
         == 0
     )
+
+
+def test_fit_warns_on_stderr_when_the_fit_fails_its_checks(sim, tmp_path, capsys, mock_sampling):
+    out = tmp_path / "fit.nc"
+    args = ["fit", *_csvs(sim, tmp_path), "--out", str(out), "--draws", "20", "--tune", "5"]
+    assert main([*args, "--chains", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "diagnostics: FAILED convergence checks" in captured.out  # the repr
+    assert captured.err.startswith("warning: the fit FAILED convergence checks: max r_hat ")
+    assert "bulk ESS < 400" in captured.err
+    assert out.is_file()

@@ -202,12 +202,34 @@ def test_dask_cluster_gives_the_serial_results(data, cluster, tmp_path):
     )
 
 
+_WARM = """
+from bayes_cpp import simulate
+from bayes_cpp.evaluation import BayesMethod, evaluate
+from tests.conftest import SEED
+data = simulate(24, 7, rank=2, n_families=4, density=0.8, random_seed=SEED).data
+bayes = BayesMethod("hbmf", {"draws": 30, "tune": 30, "chains": 1}, label="hbmf-tiny")
+evaluate(data, "llm-holdout", llms=["llm-003"], k=[0, 2], seeds=[0], progress=False,
+         methods=[bayes])
+"""
+
+
 @pytest.mark.slow
 def test_dask_cluster_runs_a_bayesian_method_like_serial(data, cluster):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    # Cold-compiled and cache-loaded PyTensor code give different (deterministic) draws
+    # (ARCHITECTURE.md, Seeds): compile this model into the disk cache in another process
+    # first, so that this process and the workers all run cache-loaded code.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", _WARM], check=True, env=env, cwd=REPO)
     bayes = BayesMethod("hbmf", {"draws": 30, "tune": 30, "chains": 1}, label="hbmf-tiny")
     settings = {"protocol": "llm-holdout", "llms": ["llm-003"], "k": [0, 2], "seeds": [0]}
     settings |= {"progress": False, "methods": [bayes, "task-mean"]}
-    serial = evaluate(data, **settings)  # also warms the compile cache the workers share
+    serial = evaluate(data, **settings)
     distributed_run = evaluate(data, scheduler=cluster.scheduler_address, **settings)
     _same(distributed_run, serial)
     hbmf = distributed_run.fits[distributed_run.fits["method"] == "hbmf-tiny"]
