@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["nutpie", "pymc", "numpyro", "advi"],
         help="inference method",
     )
-    _add_sampler_arguments(p, {"draws": 1000, "tune": 1000, "chains": 4})
+    _add_sampler_arguments(p, {"draws": 1000, "tune": 500, "chains": 4})
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--out", required=True, help="output netCDF file (checked before fitting)")
     p.set_defaults(func=_fit)
@@ -441,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit", required=True, help="a file written by `bayes-cpp fit`")
     p.set_defaults(func=_diagnose)
 
-    from bayes_cpp.evaluation import DEFAULT_METHODS, EVALUATION_SAMPLER, PROTOCOLS
+    from bayes_cpp.evaluation.names import DEFAULT_METHODS, EVALUATION_SAMPLER, PROTOCOLS
 
     p = command(
         "evaluate",

@@ -34,6 +34,7 @@ from bayes_cpp.exceptions import (
 )
 from bayes_cpp.features import EXTRAPOLATION_SD, Design, build_design, check_feature_columns
 from bayes_cpp.inference import SamplerConfig
+from bayes_cpp.inputs import uses_group_level
 from bayes_cpp.predictor import Draws, Newcomer, Predictor
 from bayes_cpp.seeds import stage_rng
 from bayes_cpp.spec import FeatureValue, ModelSpec, Prior, custom_features, load_spec
@@ -126,7 +127,7 @@ class BayesCPP:
         replace_features: bool = False,
         sampler: Literal["nutpie", "pymc", "numpyro", "advi"] = "nutpie",
         draws: int = 1000,
-        tune: int = 1000,
+        tune: int = 500,
         chains: int = 4,
         cores: int = 2,
         target_accept: float = 0.9,
@@ -316,8 +317,8 @@ class BayesCPP:
             spec, data = self.spec_, self.data_
             n_features = {dims.LLM: len(self.llm_design_), dims.TASK: len(self.task_design_)}
             groups = {
-                dims.LLM: spec.hierarchy and len(data.families) > 1,
-                dims.TASK: spec.hierarchy and len(data.categories) > 1,
+                dims.LLM: uses_group_level(spec, data.llms["family"].astype(str).to_numpy()),
+                dims.TASK: uses_group_level(spec, data.tasks["category"].astype(str).to_numpy()),
             }
             required, optional = Predictor.required_variables(
                 rank=spec.rank, likelihood=spec.likelihood, groups=groups, n_features=n_features

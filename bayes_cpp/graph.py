@@ -258,10 +258,8 @@ def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = 
     predictive checks, simulation-based calibration), which ignores the
     anchors' potential.
     """
-    use_family = spec.hierarchy and len(inputs.families) > 1
-    use_category = spec.hierarchy and len(inputs.categories) > 1
-    llm_groups = inputs.family_index if use_family else None
-    task_groups = inputs.category_index if use_category else None
+    llm_groups = inputs.family_index if inputs.use_family else None
+    task_groups = inputs.category_index if inputs.use_category else None
     tensor = equations.tensor_math()
     n_llm, n_task = len(inputs.coords[dims.LLM]), len(inputs.coords[dims.TASK])
     with pm.Model(coords=inputs.coords) as model:

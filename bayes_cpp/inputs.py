@@ -24,6 +24,7 @@ __all__ = [
     "data_groups",
     "graph_inputs",
     "rotation_anchors",
+    "uses_group_level",
 ]
 
 #: Tasks with at least this many scores get a centered bias (their bias is
@@ -54,6 +55,8 @@ class GraphInputs:
     task_centered: np.ndarray
     noise_centered: np.ndarray
     anchors: np.ndarray
+    use_family: bool
+    use_category: bool
 
 
 def graph_inputs(
@@ -99,6 +102,8 @@ def graph_inputs(
         llm_centered=np.zeros(len(llm_names), dtype=bool),
         task_centered=task_counts >= CENTER_MIN_SCORES,
         noise_centered=task_counts >= NOISE_CENTER_MIN_SCORES,
+        use_family=uses_group_level(spec, llms["family"].astype(str).to_numpy()),
+        use_category=uses_group_level(spec, tasks["category"].astype(str).to_numpy()),
         anchors=rotation_anchors(
             llm_index, task_index, unit, len(llm_names), len(task_names), spec.rank
         ),
@@ -131,6 +136,28 @@ def data_groups(inputs: GraphInputs) -> dict[str, xr.DataTree]:
         "constant_data": xr.DataTree(constant),
         "observed_data": xr.DataTree(xr.Dataset(observed, coords=coords)),
     }
+
+
+def uses_group_level(spec: ModelSpec, groups: np.ndarray) -> bool:
+    """Whether a side gets its family (category) level: a hierarchy with replicated groups.
+
+    A group level is separable from the row level only through groups with
+    several members. When fewer than ``max(2, n / 5)`` rows share a group with
+    another row (obsscaling's 8 tasks sit in 7 categories), the two levels'
+    variances trade off freely and NUTS diverges, while the level carries no
+    information a newcomer could borrow; it is left out.
+
+    Examples
+    --------
+    >>> from bayes_cpp.spec import ModelSpec
+    >>> uses_group_level(ModelSpec(), np.array(list("aabbc")))
+    True
+    >>> uses_group_level(ModelSpec(), np.array(list("aabcdefg")))
+    False
+    """
+    n_groups = len(set(groups.tolist()))
+    replicated = len(groups) - n_groups
+    return bool(spec.hierarchy and n_groups > 1 and replicated >= max(2, len(groups) / 5))
 
 
 def rotation_anchors(

@@ -211,8 +211,8 @@ def build_layout(inputs: Any, spec: Any) -> KernelData:
     n_obs = len(inputs.unit_score)
     n_llm, n_task = len(inputs.coords[dims.LLM]), len(inputs.coords[dims.TASK])
     rank = spec.rank
-    n_fam = len(inputs.families) if spec.hierarchy and len(inputs.families) > 1 else 0
-    n_cat = len(inputs.categories) if spec.hierarchy and len(inputs.categories) > 1 else 0
+    n_fam = len(inputs.families) if inputs.use_family else 0
+    n_cat = len(inputs.categories) if inputs.use_category else 0
     xl, xt = np.asarray(inputs.llm_x, float), np.asarray(inputs.task_x, float)
     n_lf, n_tf = xl.shape[1], xt.shape[1]
     anchors = np.asarray(inputs.anchors if rank >= 2 else [], dtype=np.int64)

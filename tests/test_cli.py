@@ -191,6 +191,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # spawns processes: seconds each; runs in CI
 def test_a_real_sigint_during_evaluate_keeps_the_finished_fits(sim, tmp_path, capsys):
     import os
     import signal

@@ -7,7 +7,7 @@ escaping ``main`` or exit code 1 is a bug. No example fits anything:
 ``BayesCPP.fit`` and the evaluation's executor are replaced by stubs that
 raise :class:`Reached`, which counts as "the input was accepted".
 
-Examples: ``BAYES_CPP_CLI_FUZZ_EXAMPLES`` (default 1,200, the fast suite) is
+Examples: ``BAYES_CPP_CLI_FUZZ_EXAMPLES`` (default 1,200; marked slow, so CI runs it and plain ``pytest`` does not) is
 the total over the tests of this file, split 60/5/35; the longer run
 committed in ``benchmarks/RESULTS.md`` is::
 
@@ -33,6 +33,8 @@ from bayes_cpp.cli import main
 from tests.test_fuzz_inputs import csv_texts, factor_csv_texts, long_csv_texts, wide_csv_texts
 
 TOTAL = int(os.environ.get("BAYES_CPP_CLI_FUZZ_EXAMPLES", "1200"))
+# Starting the CLI in-process 1,200 times takes a minute or two: CI runs it, plain pytest not.
+pytestmark = pytest.mark.slow
 
 
 def _settings(share: float) -> Any:

@@ -160,6 +160,7 @@ def test_a_line_torn_by_a_kill_is_recomputed(data, tmp_path):
 
 
 # --------------------------------------------------------------- executors
+@pytest.mark.slow  # spawns processes: seconds each; runs in CI
 def test_local_worker_processes_give_the_serial_results(data):
     # Most of this test's time is the two spawned workers importing the package.
     settings = {"protocol": "llm-holdout", "llms": ["llm-003", "llm-005"], "k": [0, 2]}
@@ -187,6 +188,7 @@ def cluster():
         yield local
 
 
+@pytest.mark.slow  # spawns processes: seconds each; runs in CI
 def test_dask_cluster_gives_the_serial_results(data, cluster, tmp_path):
     settings = {"protocol": "random", "holdout": 0.15, "seeds": 3, "progress": False}
     settings |= {"methods": FAST}

@@ -259,6 +259,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # spawns processes: seconds each; runs in CI
 def test_sigkill_during_save_leaves_the_previous_file_loadable(big_saved, tmp_path):
     target = tmp_path / "fit.nc"
     target.write_bytes(big_saved.read_bytes())

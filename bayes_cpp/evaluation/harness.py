@@ -35,6 +35,7 @@ from bayes_cpp.diagnostics import ESS_MIN, RHAT_MAX
 from bayes_cpp.evaluation.checkpoint import Checkpoint, data_hash, settings_hash
 from bayes_cpp.evaluation.executor import make_executor, plan_jobs
 from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, BayesMethod, Method, make_method
+from bayes_cpp.evaluation.names import DEFAULT_METHODS
 from bayes_cpp.evaluation.metrics import METRICS
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
@@ -43,19 +44,6 @@ from bayes_cpp.spec import available_specs
 
 __all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate", "file_record"]
 
-#: Methods run when none are named: the default model and every baseline.
-DEFAULT_METHODS: tuple[str, ...] = (
-    "hbmf",
-    "global-mean",
-    "task-mean",
-    "additive",
-    "mf-paper",
-    "mf",
-    "softimpute-logit",
-    "softimpute-logit-3",
-    "scaling-law",
-    "obs-scaling",
-)
 
 #: Columns of the Markdown table: (metric, header, format).
 _TABLE: tuple[tuple[str, str, str], ...] = (

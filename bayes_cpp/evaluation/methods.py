@@ -36,6 +36,7 @@ from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
+from bayes_cpp.evaluation.names import EVALUATION_SAMPLER
 from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
 from bayes_cpp.evaluation.protocols import Split
 from bayes_cpp.exceptions import DataWarning, SpecError
@@ -55,10 +56,6 @@ __all__ = [
     "make_method",
 ]
 
-#: Sampler settings of the harness's Bayesian fits: lighter than a default
-#: fit (2 chains x 500 draws after 500 tuning steps) so a protocol of many
-#: splits runs in minutes; the fits' worst r-hat and divergences are recorded.
-EVALUATION_SAMPLER: dict[str, Any] = {"chains": 2, "draws": 500, "tune": 500}
 
 
 class Method(Protocol):

@@ -39,6 +39,7 @@ from bayes_cpp.datasets.paper import (
     PAPER_TABLE5_TASKS,
     paper_table4_llms,
 )
+from bayes_cpp.evaluation.names import PROTOCOLS
 from bayes_cpp.exceptions import DataError, SpecError
 
 __all__ = [
@@ -358,14 +359,6 @@ def per_llm_half_splits(data: CollaborativeData, seeds: int | Sequence[int] = 5)
     return splits
 
 
-#: Protocol names accepted by :func:`make_splits` and ``bayes-cpp evaluate``.
-PROTOCOLS: tuple[str, ...] = (
-    "random",
-    "llm-holdout",
-    "family-extrapolation",
-    "task-holdout",
-    "per-llm-half",
-)
 
 
 def make_splits(
