@@ -81,9 +81,15 @@ def _child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     report = est.diagnose(warn=False)
     post = est.idata_["posterior"]
     n_grad = int(post.attrs.get("bayes_cpp_n_gradients", 0))
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(post.data_vars):
+        digest.update(np.ascontiguousarray(post[name].values).tobytes())
     out = {
         "import_s": imported,
         "fit_s": fit_s,
+        "posterior_sha256": digest.hexdigest()[:16],
         "n_llms": data.n_llms,
         "n_tasks": data.n_tasks,
         "n_observed": data.n_observed,
