@@ -139,25 +139,22 @@ def data_groups(inputs: GraphInputs) -> dict[str, xr.DataTree]:
 
 
 def uses_group_level(spec: ModelSpec, groups: np.ndarray) -> bool:
-    """Whether a side gets its family (category) level: a hierarchy with replicated groups.
+    """Whether a side gets its family (category) level: a hierarchy with more than one group.
 
-    A group level is separable from the row level only through groups with
-    several members. When fewer than ``max(2, n / 5)`` rows share a group with
-    another row (obsscaling's 8 tasks sit in 7 categories), the two levels'
-    variances trade off freely and NUTS diverges, while the level carries no
-    information a newcomer could borrow; it is left out.
+    The one place this rule lives (graph, kernel and predictor ask here).
+    Dropping the level where groups barely replicate (obsscaling's 8 tasks sit
+    in 7 categories) was tried: it shortened trajectories but made the task
+    loading scale mix worse and left the divergences (``benchmarks/RESULTS.md``).
 
     Examples
     --------
     >>> from bayes_cpp.spec import ModelSpec
     >>> uses_group_level(ModelSpec(), np.array(list("aabbc")))
     True
-    >>> uses_group_level(ModelSpec(), np.array(list("aabcdefg")))
+    >>> uses_group_level(ModelSpec(hierarchy=False), np.array(list("aabbc")))
     False
     """
-    n_groups = len(set(groups.tolist()))
-    replicated = len(groups) - n_groups
-    return bool(spec.hierarchy and n_groups > 1 and replicated >= max(2, len(groups) / 5))
+    return bool(spec.hierarchy and len(set(groups.tolist())) > 1)
 
 
 def rotation_anchors(
