@@ -137,6 +137,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     llms = paper_table4_llms(data) if args.llms == "paper" else _list(args.llms)
     tasks = list(PAPER_TABLE5_TASKS) if args.tasks == "paper" else _list(args.tasks)
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    options = {
+        key: value
+        for key, value in (
+            ("cutoff", args.cutoff),
+            ("folds", args.folds),
+            ("groups", args.groups),
+            ("max_train", args.max_train),
+            ("max_test", args.max_test),
+        )
+        if value is not None
+    }
     result = evaluate(
         data,
         args.protocol,
@@ -149,6 +160,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         random_seed=args.seed,
         sampler=sampler,
         progress=not args.no_progress,
+        protocol_options=options,
     )
     print(result.to_markdown())
     print(f"\n{result.settings['wall_seconds']} s on {result.settings['machine']}")
@@ -217,7 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(p)
     p.add_argument("--protocol", default="random", choices=PROTOCOLS)
-    p.add_argument("--holdout", default="0.05", help="random: hidden fraction(s), comma-separated")
+    p.add_argument(
+        "--holdout",
+        default="0.05",
+        help="random: hidden fraction(s), comma-separated; stronger-than-seen, release-date: "
+        "fraction of LLMs held out",
+    )
     p.add_argument("--seeds", type=int, default=5, help="number of random splits (seeds 0..n-1)")
     p.add_argument("--k", default="0", help="holdouts: revealed scores per newcomer, e.g. 0,2")
     p.add_argument(
@@ -225,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="llm-holdout: comma-separated LLMs, or 'paper' (those of Table 4 in the data)",
     )
     p.add_argument("--tasks", help="task-holdout: comma-separated tasks, or 'paper' (Table 5)")
+    p.add_argument(
+        "--cutoff",
+        help="release-date: LLMs dated before it train (default: the latest --holdout of them held out)",
+    )
+    p.add_argument("--folds", type=int, help="per-llm-folds: folds per LLM (default 3)")
+    p.add_argument("--groups", type=int, help="per-llm-folds: groups of held-out LLMs (default 3)")
+    p.add_argument("--max-train", type=int, help="release-date: at most this many training LLMs")
+    p.add_argument("--max-test", type=int, help="release-date: at most this many held-out LLMs")
     p.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),

@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "softimpute-logit-3",
     "scaling-law",
     "obs-scaling",
+    "gaussian-conditional",
+    "conformal-softimpute-logit-3",
 )
 
 #: Columns of the Markdown table: (metric, header, format).
@@ -55,8 +57,13 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("paper_l1", "paper L1", "{:.2e}"),
     ("lpd", "LPD", "{:.3f}"),
     ("crps", "CRPS", "{:.4f}"),
+    ("medae", "MedAE (pts)", "{:.2f}"),
+    ("mdape", "MedAPE %", "{:.2f}"),
+    ("coverage_50", "cov 50%", "{:.3f}"),
     ("coverage_90", "cov 90%", "{:.3f}"),
     ("width_90", "width 90%", "{:.3f}"),
+    ("median_width_90_points", "med width 90 (pts)", "{:.1f}"),
+    ("sd_error_spearman", "ρ(sd, |err|)", "{:.3f}"),
     ("rank_acc", "rank acc", "{:.3f}"),
     ("rank_within2", "within 2", "{:.3f}"),
     ("spearman", "Spearman", "{:.3f}"),
@@ -128,10 +135,17 @@ class EvaluationResult:
         sep = "|" + "|".join("---" for _ in table.columns) + "|"
         body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.to_numpy()]
         s = self.settings
+        own = s.get("own_intervals", {})
+        plug_in = [m for m, has in own.items() if not has]
         note = (
             f"\n{s.get('protocol')} on {s.get('dataset')}: {s.get('n_splits')} splits; "
-            "mean ± sd over splits. Point baselines' intervals, CRPS and LPD use a plug-in "
-            "normal with their cross-validated RMSE (not their own uncertainty)."
+            "mean ± sd over splits. "
+            + (
+                f"Plug-in intervals ({', '.join(plug_in)}): CRPS, LPD and intervals use a plug-in normal "
+                "with the method's cross-validated RMSE, not its own uncertainty."
+                if plug_in or not own
+                else "Every method's intervals are its own."
+            )
         )
         return "\n".join([head, sep, *body]) + "\n" + note
 
@@ -176,6 +190,13 @@ def _num(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
+def _plain_option(value: Any) -> Any:
+    """A protocol option as JSON (dates as ISO text)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
 def evaluate(
     data: CollaborativeData,
     protocol: str = "random",
@@ -189,6 +210,7 @@ def evaluate(
     random_seed: int = 0,
     sampler: dict[str, Any] | None = None,
     progress: bool = True,
+    protocol_options: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Run ``methods`` on every split of ``protocol`` and score the hidden cells.
 
@@ -211,6 +233,10 @@ def evaluate(
         :data:`bayes_cpp.evaluation.methods.EVALUATION_SAMPLER`).
     progress : bool
         Show a progress bar over splits and methods.
+    protocol_options : mapping, optional
+        Further settings of the protocol's split function, passed to
+        :func:`bayes_cpp.evaluation.make_splits` (``cutoff``, ``folds``,
+        ``groups``, ``max_train``, ``max_test``).
 
     Returns
     -------
@@ -231,7 +257,10 @@ def evaluate(
     if not methods:
         raise SpecError("evaluate needs at least one method")
     start = time.perf_counter()
-    splits = make_splits(data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks)
+    options = dict(protocol_options or {})
+    splits = make_splits(
+        data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks, **options
+    )
     sampler = {**EVALUATION_SAMPLER, **(sampler or {})}
     runners: list[Method] = [
         m
@@ -276,9 +305,11 @@ def evaluate(
         "k": k if isinstance(k, int) else list(k),
         "llms": None if llms is None else list(llms),
         "tasks": None if tasks is None else list(tasks),
+        "protocol_options": {key: _plain_option(v) for key, v in options.items()},
         "random_seed": random_seed,
         "sampler": sampler,
         "specs": {r.name: r.describe() for r in runners if isinstance(r, BayesMethod)},
+        "own_intervals": {r.name: bool(r.own_intervals) for r in runners},
         "n_splits": len(splits),
         "metrics": list(METRICS),
         "bayes_cpp_version": __version__,
