@@ -4,7 +4,7 @@ Predict how large language models score on benchmarks from a sparse LLM x task
 score matrix plus design factors, with full posterior uncertainty.
 """
 
-from bayes_cpp import active, datasets, importance, similarity, whatif
+from bayes_cpp import active, datasets, importance, similarity, validation, whatif
 from bayes_cpp._version import __version__
 from bayes_cpp.active import recommend, reveal_curve
 from bayes_cpp.data import CollaborativeData
@@ -31,6 +31,7 @@ from bayes_cpp.readers import (
 from bayes_cpp.similarity import distance_draws, latent_positions, most_similar
 from bayes_cpp.simulate import Simulation, simulate
 from bayes_cpp.spec import ModelSpec, Prior, available_specs, load_spec
+from bayes_cpp.validation import sbc
 from bayes_cpp.whatif import curve_summary, forecast_curve
 
 __all__ = [
@@ -69,8 +70,10 @@ __all__ = [
     "read_wide_csv",
     "recommend",
     "reveal_curve",
+    "sbc",
     "shapley",
     "similarity",
     "simulate",
+    "validation",
     "whatif",
 ]
