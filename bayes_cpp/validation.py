@@ -673,6 +673,12 @@ def plan_sbc(
     withheld = sorted(rng0.choice(layout.llm_names, size=newcomers, replace=False).tolist())
     if newcomers and not 0 <= revealed < layout.n_tasks:
         raise SpecError(f"revealed must be in 0..{layout.n_tasks - 1}, not {revealed}")
+    # Which tasks each newcomer reveals is part of the fixed layout, so every
+    # newcomer cell is a quantity of every replication.
+    plan = []
+    for name in withheld:
+        order = [str(t) for t in rng0.permutation(layout.task_names)]
+        plan.append((name, tuple(order[:revealed]), tuple(order[revealed:])))
     fit_layout = layout.drop_cells(layout.scores["llm"].isin(withheld).to_numpy())
     observed = set(_cell_names(fit_layout))
     heldout = _spread(
@@ -725,10 +731,6 @@ def plan_sbc(
             if not np.all((y[draw] >= 0.0) & (y[draw] <= 1.0)):
                 continue
             rng = np.random.default_rng(derived_seed(random_seed, f"sbc noise {candidate}"))
-            plan = []
-            for name in withheld:
-                order = rng.permutation(layout.task_names)
-                plan.append((name, tuple(order[:revealed]), tuple(order[revealed:])))
             known_cells = [(n, t) for n, ks, _ in plan for t in ks]
             target_cells = [(n, t) for n, _, ts in plan for t in ts]
             truth = _truth_of_draw(
@@ -795,6 +797,7 @@ def plan_sbc(
             "n_observed": fit_layout.n_observed,
             "n_heldout_cells": len(heldout),
             "withheld_llms": withheld,
+            "revealed_tasks": {name: list(ks) for name, ks, _ in plan},
         },
         "newcomers": newcomers,
         "revealed": revealed,
@@ -839,7 +842,7 @@ def sbc(
         runs on one core).
     newcomers : int
         LLM rows withheld from the fit and conditioned on ``revealed`` of
-        their scores (chosen per replication), the rest of their cells
+        their scores (the same tasks in every replication), the rest of their cells
         predicted.
     revealed : int
         Revealed scores per newcomer.
