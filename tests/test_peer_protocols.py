@@ -123,6 +123,8 @@ def test_release_date_default_cutoff_and_subsamples(dated):
     assert len(later) == round(0.25 * n_dated)
     sub = release_date_splits(dated, holdout=0.5, max_train=5, max_test=3, seeds=[0, 1])
     assert [len(set(s.train.scores["llm"])) for s in sub] == [5, 5]
+    # Left-out LLMs lose their rows: the fit has only the sampled ones.
+    assert [s.train.n_llms for s in sub] == [8, 8]
     assert all(len(set(s.test["llm"])) == 3 for s in sub)
     assert sub[0].fingerprint != sub[1].fingerprint
 

@@ -1,7 +1,7 @@
 """Evaluation protocols: seeded train/test splits of a :class:`CollaborativeData`.
 
 Every protocol returns a list of :class:`Split`. A split keeps every LLM and
-task row of the full data in ``train`` (a row whose cells are all hidden is a
+task row of the full data in ``train`` (but for LLMs a protocol leaves out) (a row whose cells are all hidden is a
 newcomer: it has no scores but keeps its family and design factors), lists the
 hidden cells in ``test`` and, for the "k known scores" settings of the CPP
 paper (CPP-2, CPP-T2), the newcomer's revealed scores in ``known``. Methods
@@ -96,7 +96,9 @@ class Split:
     seed : int or None
         Seed that drew the split (None for deterministic splits).
     train : CollaborativeData
-        Training cells, with every LLM and task row of the full data kept.
+        Training cells, with every LLM and task row of the full data kept
+        (except LLMs a protocol leaves out entirely: release-date's undated or
+        unsampled ones, stronger-than-seen's strong LLMs with too few scores).
     test : pandas.DataFrame
         Hidden cells: columns ``llm``, ``task``, ``score`` (task units).
     known : pandas.DataFrame
@@ -150,15 +152,23 @@ def _hide(
 ) -> Split:
     """Split ``data`` by boolean masks over its score rows (``known`` is a subset of hidden).
 
-    ``dropped`` cells are neither trained on nor scored (e.g. LLMs of unknown date).
+    ``dropped`` cells are neither trained on nor scored (e.g. LLMs of unknown
+    date); an LLM all of whose cells are dropped loses its row in ``train``.
     """
     known = np.zeros_like(hidden) if known is None else known
-    dropped = np.zeros_like(hidden) if dropped is None else dropped & ~hidden
+    train = data.drop_cells(hidden) if dropped is None else data.drop_cells(hidden | dropped)
+    if dropped is not None:
+        # LLMs left out entirely lose their rows too: a fit would only sample
+        # their parameters from the prior (slow on a subsampled leaderboard).
+        llm_col = data.scores["llm"].to_numpy()
+        gone = set(llm_col[dropped & ~hidden]) - set(llm_col[~dropped | hidden])
+        if gone:
+            train = train.select([n for n in data.llm_names if n not in gone])
     return Split(
         protocol=protocol,
         label=label,
         seed=seed,
-        train=data.drop_cells(hidden | dropped),
+        train=train,
         test=_cells(data, hidden & ~known),
         known=_cells(data, known),
         group=group,
