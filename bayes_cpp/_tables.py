@@ -21,6 +21,7 @@ from bayes_cpp._validation import (
     is_missing_marker,
     listing,
     missing_mask,
+    source_of,
     suggest,
 )
 
@@ -256,6 +257,7 @@ def _clean_llm_table(
     names = list(dict.fromkeys(long["llm"]))
     if llms is None:
         return pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
+    problems = problems.scoped(source_of(llms))
     frame = _table_frame(llms, dims.LLM, problems, "LLM")
     if frame is None:
         return pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
@@ -274,7 +276,9 @@ def _clean_llm_table(
         )
         family = family.where(~no_family, pd.Series(frame.index, index=frame.index, dtype=object))
     frame["family"] = family.astype(str).str.strip()
-    return frame[["family", *[c for c in frame.columns if c != "family"]]]
+    out = frame[["family", *[c for c in frame.columns if c != "family"]]]
+    out.attrs = {}  # the reader's source label stays with the caller's frame
+    return out
 
 
 def _clean_task_table(
@@ -288,6 +292,7 @@ def _clean_task_table(
     if tasks is None:
         frame = pd.DataFrame({"category": "all"}, index=pd.Index(names, name=dims.TASK))
     else:
+        problems = problems.scoped(source_of(tasks))
         table = _table_frame(tasks, dims.TASK, problems, "task")
         if table is None:
             return pd.DataFrame(index=pd.Index(names, name=dims.TASK))
@@ -309,6 +314,10 @@ def _clean_task_table(
                     f"task {task_name!r} has unknown category {cat!r}{suggest(cat, allowed)}; "
                     f"allowed: {listing(allowed)}"
                 )
+    given = frame.index[
+        frame.get("lo", pd.Series(np.nan, index=frame.index)).notna()
+        & frame.get("hi", pd.Series(np.nan, index=frame.index)).notna()
+    ]
     lo_default, hi_default = _default_range(long, frame, score_range, problems)
     defaults = {"lo": lo_default, "hi": hi_default, "higher_is_better": 1.0, "chance": 0.0}
     for col, default in defaults.items():
@@ -334,8 +343,29 @@ def _clean_task_table(
                 f"task {task_name!r}: chance level {row['chance']:g} must be in [0, 1) "
                 "(a fraction of the lo..hi range, e.g. 0.25 for 4-way multiple choice)"
             )
+    _check_fractions(long, frame.loc[given], problems)
     ordered = [c for c in TASK_COLUMNS if c in frame.columns]
-    return frame[ordered + [c for c in frame.columns if c not in ordered]]
+    out = frame[ordered + [c for c in frame.columns if c not in ordered]]
+    out.attrs = {}
+    return out
+
+
+def _check_fractions(long: pd.DataFrame, bounded: pd.DataFrame, problems: Problems) -> None:
+    """Warn about tasks given percent-like bounds whose every score is a fraction (<= 1)."""
+    wide = bounded[(bounded["hi"] - bounded["lo"]) >= 50]
+    if wide.empty:
+        return
+    scored = long[long["task"].isin(wide.index)]
+    by_task = scored.groupby("task")["score"].agg(["max", "size"])
+    lo = wide["lo"].reindex(by_task.index)
+    fractional = by_task.index[(by_task["max"] <= lo + 1.0) & (by_task["size"] > 1)]
+    for task_name in fractional:
+        low, high = float(wide.loc[task_name, "lo"]), float(wide.loc[task_name, "hi"])
+        problems.warn(
+            f"task {task_name!r} has every score <= {low + 1:g} although the task table gives "
+            f"bounds {low:g}..{high:g}: if its scores are fractions, set hi = {low + 1:g} for it "
+            f"(or give the scores in the table's units)"
+        )
 
 
 def _default_range(

@@ -25,36 +25,83 @@ _MAX_LISTED = 12
 
 
 class Problems:
-    """Collect problems and warnings; raise or emit them at the end."""
+    """Collect problems and warnings; raise or emit them at the end.
+
+    :meth:`scoped` gives a view that records into the same lists under another
+    source (a factor table read from its own file), so each problem is
+    reported under the file it is in.
+
+    Examples
+    --------
+    >>> problems = Problems("scores.csv")
+    >>> problems.scoped("llms.csv").error("LLM table, row 'a': size 'x' is not a number")
+    >>> problems.raise_if_any()
+    Traceback (most recent call last):
+    ...
+    bayes_cpp.exceptions.DataError: 1 problem found in llms.csv:
+      - LLM table, row 'a': size 'x' is not a number
+    """
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
-        self.errors: list[str] = []
-        self.warnings: list[str] = []
+        self._errors: list[tuple[str | None, str]] = []
+        self._warnings: list[tuple[str | None, str]] = []
+
+    def scoped(self, source: str | None) -> Problems:
+        """A view recording into this collector under ``source`` (None: this one's)."""
+        view = Problems(source if source is not None else self.source)
+        view._errors, view._warnings = self._errors, self._warnings
+        return view
+
+    @property
+    def errors(self) -> list[str]:
+        """The recorded problems (messages)."""
+        return [m for _, m in self._errors]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The recorded warnings (messages)."""
+        return [m for _, m in self._warnings]
 
     def error(self, message: str) -> None:
         """Record one problem."""
-        self.errors.append(message)
+        self._errors.append((self.source, message))
 
     def warn(self, message: str) -> None:
         """Record one warning."""
-        self.warnings.append(message)
+        self._warnings.append((self.source, message))
 
     def raise_if_any(self) -> None:
-        """Raise a :class:`DataError` listing every recorded problem, if any."""
-        if self.errors:
-            raise DataError(self.errors, source=self.source)
+        """Raise a :class:`DataError` listing every recorded problem, if any.
+
+        When all problems come from one source the header names it; otherwise
+        lines from another source than this collector's start with its name.
+        """
+        if not self._errors:
+            return
+        sources = {s for s, _ in self._errors}
+        if len(sources) == 1:
+            raise DataError(self.errors, source=sources.pop())
+        lines = [m if s in (None, self.source) else f"{s}: {m}" for s, m in self._errors]
+        raise DataError(lines, source=self.source)
 
     def emit_warnings(self, stacklevel: int = 3) -> None:
-        """Emit each recorded warning as a :class:`DataWarning`."""
-        for message in self.warnings:
-            where = f" ({self.source})" if self.source else ""
+        """Emit each recorded warning as a :class:`DataWarning`, naming its source."""
+        for source, message in self._warnings:
+            where = f" ({source})" if source else ""
             warnings.warn(message + where, DataWarning, stacklevel=stacklevel)
 
     def finish(self) -> None:
         """Raise if there are problems, otherwise emit the warnings."""
         self.raise_if_any()
         self.emit_warnings(stacklevel=4)
+
+
+def source_of(table: Any) -> str | None:
+    """The file a table was read from (``attrs["source"]`` set by the readers), or None."""
+    attrs = getattr(table, "attrs", None)
+    source = attrs.get("source") if isinstance(attrs, dict) else None
+    return str(source) if source is not None else None
 
 
 def listing(items: Iterable[Any], limit: int = _MAX_LISTED, *, quote: bool = True) -> str:
@@ -76,6 +123,47 @@ def suggest(name: str, candidates: Sequence[str]) -> str:
         # Names like "Luminous Base" vs "Luminous Base-13B": prefix matches.
         close = [c for c in candidates if c.startswith(name) or name.startswith(c)][:3]
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            row.append(cost)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def near_misses(name: str, candidates: Sequence[str]) -> list[str]:
+    """Known names that ``name`` is probably a typo of.
+
+    Equal up to case, spaces, ``-`` and ``_``, or one edit away (two for names
+    of nine or more characters). Stricter than :func:`suggest`, which also offers loosely similar names: this
+    one decides whether an unknown name deserves a warning.
+
+    Examples
+    --------
+    >>> near_misses("Lama", ["Llama", "Mistral", "GPT"])
+    ['Llama']
+    >>> near_misses("new-category", ["category-1", "category-2"])
+    []
+    """
+
+    def norm(text: str) -> str:
+        return "".join(text.lower().split()).replace("-", "").replace("_", "")
+
+    limit = 2 if len(name) >= 9 else 1
+    return [
+        c
+        for c in candidates
+        if c != name and (norm(c) == norm(name) or _edits(name.lower(), c.lower()) <= limit)
+    ]
 
 
 def is_missing_marker(value: Any) -> bool:

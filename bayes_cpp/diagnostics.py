@@ -37,6 +37,7 @@ __all__ = [
     "align_loadings",
     "diagnose",
     "draw_summary",
+    "headline",
     "identified_quantities",
     "procrustes_rotations",
     "summary",
@@ -131,6 +132,39 @@ class DiagnosticReport:
             lines.append(f"E-BFMI {self.min_bfmi:.2f} < {th['bfmi_min']}")
         return lines
 
+    def headline(self) -> str:
+        """One line: verdict and the worst r-hat, bulk ESS and divergences, with thresholds."""
+        return headline(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-variable table): what a saved fit and a result file record.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"max_rhat": [1.2], "min_ess_bulk": [8.0]}, index=["eta"])
+        >>> th = {"rhat_max": 1.01, "ess_min": 400, "bfmi_min": 0.3}
+        >>> report = DiagnosticReport(False, 1.2, 8.0, 9.0, 3, float("nan"), table, th)
+        >>> report.to_dict()["problems"]
+        ['r_hat > 1.01 for eta', 'bulk ESS < 400 for eta', '3 divergent transitions']
+        >>> report.headline()
+        'FAILED convergence checks: max r_hat 1.200 (limit 1.01), min bulk ESS 8 (limit 400), 3 divergent (limit 0)'
+        """
+
+        def num(value: float) -> float | None:
+            return float(value) if np.isfinite(value) else None
+
+        return {
+            "ok": bool(self.ok),
+            "max_rhat": num(self.max_rhat),
+            "min_ess_bulk": num(self.min_ess_bulk),
+            "min_ess_tail": num(self.min_ess_tail),
+            "n_divergent": int(self.n_divergent),
+            "min_bfmi": num(self.min_bfmi),
+            "problems": self.problems(),
+            "thresholds": dict(self.thresholds),
+        }
+
     def __str__(self) -> str:
         head = (
             f"{'OK' if self.ok else 'NOT OK'}: max r_hat {self.max_rhat:.4f}, min bulk ESS "
@@ -138,6 +172,22 @@ class DiagnosticReport:
             f"{self.n_divergent} divergent, min E-BFMI {self.min_bfmi:.2f}"
         )
         return "\n".join([head, *(f"  - {p}" for p in self.problems())])
+
+
+def headline(record: dict[str, Any]) -> str:
+    """The one-line verdict of a :meth:`DiagnosticReport.to_dict` record (also a stored one)."""
+    th = record.get("thresholds") or {}
+
+    def fmt(value: Any, spec: str) -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    verdict = "passed" if record.get("ok") else "FAILED"
+    return (
+        f"{verdict} convergence checks: max r_hat {fmt(record.get('max_rhat'), '.3f')} "
+        f"(limit {th.get('rhat_max', RHAT_MAX):g}), min bulk ESS "
+        f"{fmt(record.get('min_ess_bulk'), '.0f')} (limit {th.get('ess_min', ESS_MIN):g}), "
+        f"{record.get('n_divergent', 0)} divergent (limit 0)"
+    )
 
 
 def diagnose(

@@ -160,6 +160,8 @@ SIGMA: Final = "sigma"
 NOISE_LOG_MU: Final = "noise_log_mu"
 NOISE_LOG_SIGMA: Final = "noise_log_sigma"
 NOISE_OFFSET: Final = "noise_offset"
+#: log(sigma - noise_floor) of well-observed tasks (centered, bayes_cpp.inputs).
+NOISE_CENTERED: Final = "noise_log_excess"
 NOISE_NU: Final = "noise_nu"
 #: The likelihood's observed variable (unit scores of observed cells).
 SCORE: Final = "score"
@@ -194,7 +196,8 @@ IDENTIFIED: Final = (
 
 def model_variables() -> set[str]:
     """Every named variable of the graph except the imputation network's."""
-    names = {INTERCEPT, SIGMA, NOISE_LOG_MU, NOISE_LOG_SIGMA, NOISE_OFFSET, NOISE_NU, SCORE}
+    names = {INTERCEPT, SIGMA, NOISE_LOG_MU, NOISE_LOG_SIGMA, NOISE_OFFSET, NOISE_CENTERED}
+    names |= {NOISE_NU, SCORE}
     names |= {LLM_INDEX, TASK_INDEX, CHANCE}
     for s in (LLM_SIDE, TASK_SIDE):
         names |= {

@@ -2,7 +2,7 @@
 
 The graph (:mod:`bayes_cpp.graph`, PyTensor tensors), the predictor
 (:mod:`bayes_cpp.predictor`, numpy draws) and the simulator
-(:mod:`bayes_cpp.simulate`) all call these functions, so the link, the noise
+(:mod:`bayes_cpp.simulation`) all call these functions, so the link, the noise
 and the unit scale cannot drift apart. Functions that need an elementwise
 ``exp`` or ``sigmoid`` take ``math``: :data:`NUMPY` (default) or
 :func:`tensor_math` for PyTensor; the rest use operators only and accept
@@ -68,20 +68,19 @@ def link(eta: Any, chance: Any, math: Math = NUMPY) -> Any:
     return chance + (1.0 - chance) * math.sigmoid(eta)
 
 
-def task_sigma(
-    log_mu: Any, log_sigma: Any, offset: Any, noise_floor: float, math: Math = NUMPY
-) -> Any:
-    """Per-task noise sd: ``noise_floor + exp(log_mu + log_sigma * offset)``.
+def task_sigma(log_excess: Any, noise_floor: float, math: Math = NUMPY) -> Any:
+    """Per-task noise sd: ``noise_floor + exp(log_excess)``.
 
-    The floor stops a task with few scores from being fitted exactly (noise
-    to zero: a funnel NUTS cannot cross).
+    ``log_excess ~ Normal(noise_log_mu, noise_log_sigma)`` across tasks. The
+    floor stops a task with few scores from being fitted exactly (noise to
+    zero: a funnel NUTS cannot cross).
 
     Examples
     --------
-    >>> float(task_sigma(0.0, 1.0, 0.0, 0.005))
+    >>> float(task_sigma(0.0, 0.005))
     1.005
     """
-    return noise_floor + math.exp(log_mu + log_sigma * offset)
+    return noise_floor + math.exp(log_excess)
 
 
 def cell_sd(sigma: Any, mean: Any, noise_floor: float, scaling: str) -> Any:

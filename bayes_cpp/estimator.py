@@ -12,6 +12,7 @@ from it never imports it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -21,10 +22,17 @@ import pandas as pd
 import xarray as xr
 
 from bayes_cpp import dims, equations
-from bayes_cpp._validation import suggest
+from bayes_cpp._validation import near_misses, suggest
 from bayes_cpp.data import CollaborativeData
-from bayes_cpp.exceptions import BayesCPPError, DataError, NotFittedError, SpecError
-from bayes_cpp.features import Design, build_design, check_feature_columns
+from bayes_cpp.exceptions import (
+    BayesCPPError,
+    DataError,
+    DataWarning,
+    IncompatibleFileError,
+    NotFittedError,
+    SpecError,
+)
+from bayes_cpp.features import EXTRAPOLATION_SD, Design, build_design, check_feature_columns
 from bayes_cpp.inference import SamplerConfig
 from bayes_cpp.predictor import Draws, Newcomer, Predictor
 from bayes_cpp.seeds import stage_rng
@@ -288,6 +296,8 @@ class BayesCPP:
         self.sampler_config_ = config
         self.random_seed_ = seed
         self.sampler_used_ = str(idata["posterior"].attrs.get("bayes_cpp_sampler", config.sampler))
+        # The convergence summary stored in a saved file (set by from_saved).
+        self.saved_diagnostics_: dict[str, Any] | None = None
         self._predictor: Predictor | None = None
 
     def check_is_fitted(self) -> None:
@@ -365,8 +375,9 @@ class BayesCPP:
         self, design: Design, factors: Mapping[str, float] | None, what: str
     ) -> np.ndarray:
         factors = dict(factors or {})
+        table = self.data_.llms if what == "LLM" else self.data_.tasks
         known_cols = set(design.columns)
-        table_cols = set((self.data_.llms if what == "LLM" else self.data_.tasks).columns)
+        table_cols = set(table.columns)
         unknown = [k for k in factors if k not in known_cols and k not in table_cols]
         if unknown:
             raise DataError(
@@ -376,8 +387,133 @@ class BayesCPP:
                     for k in unknown
                 ]
             )
+        bad = [
+            f"new {what}: {problem}"
+            for k, v in factors.items()
+            if k in known_cols and (problem := design.value_problem(k, v)) is not None
+        ]
+        if bad:
+            raise DataError(bad)
         row = pd.DataFrame({c: [factors.get(c, np.nan)] for c in design.columns})
-        return design.matrix(row, what=f"new {what} factors")[0]
+        x = design.matrix(row, what=f"new {what} factors")[0]
+        self._warn_extrapolation(design, x, factors, table, what)
+        return x
+
+    @staticmethod
+    def _warn_extrapolation(
+        design: Design, x: np.ndarray, factors: Mapping[str, Any], table: pd.DataFrame, what: str
+    ) -> None:
+        """Warn when a standardized factor lies beyond the training range by EXTRAPOLATION_SD."""
+        train = design.matrix(table, what=f"{what} table")
+        for j, col in enumerate(design.columns):
+            seen = train[:, j][np.isfinite(train[:, j])]
+            if not np.isfinite(x[j]) or not len(seen):
+                continue
+            lo, hi = float(seen.min()), float(seen.max())
+            beyond = max(lo - x[j], x[j] - hi)
+            if beyond > EXTRAPOLATION_SD:
+                raw = pd.to_numeric(table[col], errors="coerce")
+                raw = raw[np.isfinite(train[:, j])]
+                warnings.warn(
+                    f"new {what}: {col} = {factors[col]:g} lies {beyond:.1f} sd (of "
+                    f"{design.features[j].name}) beyond the training range {raw.min():g}.."
+                    f"{raw.max():g}; the forecast extrapolates the regression on it far outside "
+                    "the data. Check the units, or leave it out to impute it.",
+                    DataWarning,
+                    stacklevel=4,
+                )
+
+    def _warn_typo(self, group: str | None, groups: list[str], what: str) -> None:
+        if group is None or group in groups:
+            return
+        close = near_misses(str(group), groups)
+        if close:
+            warnings.warn(
+                f"{what} {group!r} is not in the fit (did you mean "
+                f"{' or '.join(map(repr, close))}?); it is treated as a new {what} "
+                f"drawn from the population. Pass a known {what} to borrow its effect.",
+                DataWarning,
+                stacklevel=4,
+            )
+
+    def _known_scores(
+        self,
+        scores: Mapping[str, Any],
+        what: str,
+        *,
+        bounds: tuple[float, float, bool] | None = None,
+        chance: float = 0.0,
+    ) -> np.ndarray:
+        """Known scores (task units) of a newcomer on the unit scale, checked.
+
+        ``bounds`` and ``chance`` describe a new task (scores by LLM); without
+        them the scores are by known task and use the task table.
+        """
+        problems, values = [], []
+        for key, raw in scores.items():
+            number = float("nan")
+            if isinstance(raw, int | float | np.number) and not isinstance(raw, bool):
+                number = float(raw)
+            if not np.isfinite(number):
+                problems.append(
+                    f"known score {raw!r} for {what} {key!r} is not a finite number; "
+                    f"leave the {what} out if its score is unknown"
+                )
+            values.append(number)
+        if problems:
+            raise DataError(problems)
+        names = list(scores)
+        if bounds is None:
+            tasks = self.data_.tasks.loc[names]
+            lo, hi = tasks["lo"].to_numpy(float), tasks["hi"].to_numpy(float)
+            up = tasks["higher_is_better"].to_numpy(bool)
+            chances = tasks["chance"].to_numpy(float)
+        else:
+            lo, hi = np.full(len(names), bounds[0]), np.full(len(names), bounds[1])
+            up, chances = np.full(len(names), bounds[2]), np.full(len(names), chance)
+        y = np.asarray(equations.to_unit(values, lo, hi, up), dtype=float)
+        outside = [
+            f"known score {v:g} for {what} {k!r} is outside its bounds {a:g}..{b:g}"
+            for k, v, a, b, u in zip(names, values, lo, hi, y, strict=True)
+            if not 0.0 <= u <= 1.0
+        ]
+        if outside:
+            raise DataError(outside)
+        self._warn_fractions(names, np.array(values), lo, hi, up, y, chances, what, bounds)
+        return y
+
+    def _warn_fractions(
+        self,
+        names: list[str],
+        values: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        up: np.ndarray,
+        unit: np.ndarray,
+        chance: np.ndarray,
+        what: str,
+        bounds: tuple[float, float, bool] | None,
+    ) -> None:
+        """Warn about scores that look like fractions on a percent-like task."""
+        observed = self.data_.scores
+        for i, name in enumerate(names):
+            if not up[i] or hi[i] - lo[i] < 50 or values[i] > lo[i] + 1:
+                continue
+            reasons = []
+            if unit[i] < chance[i]:
+                reasons.append(f"below its chance level {lo[i] + chance[i] * (hi[i] - lo[i]):g}")
+            if bounds is None:
+                seen = observed.loc[observed["task"] == name, "score"]
+                if len(seen) and values[i] < seen.min():
+                    reasons.append(f"below every training score (min {seen.min():g})")
+            if reasons:
+                warnings.warn(
+                    f"known score {values[i]:g} for {what} {name!r} (bounds {lo[i]:g}.."
+                    f"{hi[i]:g}) is {' and '.join(reasons)}: if it is a fraction, give "
+                    f"{lo[i] + values[i] * (hi[i] - lo[i]):g}",
+                    DataWarning,
+                    stacklevel=4,
+                )
 
     def newcomer(
         self,
@@ -406,12 +542,31 @@ class BayesCPP:
         chance, bounds
             A new task's chance level (fraction of its range) and
             ``(lo, hi, higher_is_better)``; ignored for a new LLM.
+
+        Raises
+        ------
+        DataError
+            For an unknown factor or score key, a factor that is not a finite
+            number or lies outside its transform's domain (0 or a negative
+            ``params_b`` under a log: leave it out to mean "unknown"), and a
+            known score that is not a finite number or lies outside its bounds.
+
+        Warns
+        -----
+        DataWarning
+            When ``group`` is not known but close to a known name (a typo? it
+            is then treated as a new one), when a factor extrapolates (its
+            standardized value lies more than :data:`~bayes_cpp.features.EXTRAPOLATION_SD`
+            training sds beyond the training minimum or maximum), and when a
+            known score on a percent-like task (range >= 50) is <= 1 and below
+            the task's chance level or every training score (a fraction by mistake?).
         """
         self.check_is_fitted()
         data = self.data_
         is_llm = side == dims.LLM
         what = "LLM" if is_llm else "task"
         groups = data.families if is_llm else data.categories
+        self._warn_typo(group, groups, "family" if is_llm else "category")
         design = self.llm_design_ if is_llm else self.task_design_
         x = self._design_row(design, factors, what)
         index = groups.index(group) if group in groups else None
@@ -426,14 +581,11 @@ class BayesCPP:
                     for k in unknown
                 ]
             )
-        if is_llm:
-            y = data.to_unit(list(scores.values()), list(scores)).to_numpy() if scores else None
-        else:
-            lo, hi, up = bounds
-            y = np.array([float(equations.to_unit(v, lo, hi, up)) for v in scores.values()])
-        y = np.zeros(0) if y is None else np.asarray(y, dtype=float)
-        if np.any((y < 0) | (y > 1)):
-            raise DataError([f"scores {scores} fall outside the tasks' bounds"])
+        y = (
+            self._known_scores(scores, "task")
+            if is_llm
+            else self._known_scores(scores, "LLM", bounds=bounds, chance=chance)
+        )
         return Newcomer(
             side=dims.LLM if is_llm else dims.TASK,
             group=index,
@@ -556,13 +708,21 @@ class BayesCPP:
         ----------
         family : str, optional
             Its family: a known one borrows that family's effect, anything else
-            (or None) is treated as a new family drawn from the population.
+            (or None) is treated as a new family drawn from the population; a
+            name close to a known family (``"Lama"`` for ``"Llama"``) warns first.
         factors : mapping, optional
             Design factors in the LLM table's columns and units (e.g.
-            ``{"params_b": 70, "tokens_b": 2000}``); missing ones are imputed.
+            ``{"params_b": 70, "tokens_b": 2000}``); missing ones are imputed,
+            so leave a factor out when it is unknown (0, a negative number or
+            NaN under a log raises). A value more than 4 training sds beyond
+            the training range on the standardized feature scale
+            (:data:`~bayes_cpp.features.EXTRAPOLATION_SD`, e.g. ``params_b=1e9``)
+            warns that the forecast extrapolates.
         scores : mapping of task to score, optional
             A few known scores of the new LLM in task units (the paper's
-            "CPP-2" setting); the forecast conditions on them per draw.
+            "CPP-2" setting); the forecast conditions on them per draw. They
+            must be finite and within the task's bounds; one that looks like a
+            fraction on a percent task warns (see :meth:`newcomer`).
         name : str
             Label of the new LLM in the result.
         tasks : iterable of str, optional
@@ -610,11 +770,27 @@ class BayesCPP:
         ``{"shots": 5}``) and optionally a few known ``scores`` by LLM (the
         paper's "T2" setting) define the task; ``chance``, ``lo``, ``hi`` and
         ``higher_is_better`` its metric. Returns dims ``(chain, draw, llm, task)``.
+        The inputs are checked as in :meth:`forecast` (a category close to a
+        known one warns, factors and scores must be finite numbers in their
+        domain, far extrapolation and fraction-looking scores below chance warn).
         """
         self.check_is_fitted()
         self._check_choice("kind", kind, ("score", "mean"))
-        if not lo < hi or not 0.0 <= chance < 1.0:
-            raise DataError([f"new task {name!r}: need lo < hi and 0 <= chance < 1"])
+        try:
+            lo, hi, chance = float(lo), float(hi), float(chance)
+        except (TypeError, ValueError):
+            raise DataError(
+                [
+                    f"new task {name!r}: lo, hi and chance must be numbers, not {lo!r}, {hi!r}, {chance!r}"
+                ]
+            ) from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi) or not 0.0 <= chance < 1.0:
+            raise DataError(
+                [
+                    f"new task {name!r}: need finite lo < hi and 0 <= chance < 1 (a fraction of "
+                    f"the range), not lo={lo:g}, hi={hi:g}, chance={chance:g}"
+                ]
+            )
         llm_list = self._names(llms, self.data_.llm_names, "LLM", "error")
         bounds = (lo, hi, higher_is_better)
         new = self.newcomer(
@@ -657,10 +833,18 @@ class BayesCPP:
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
-        """Write the fit to one netCDF file (atomically); see :mod:`bayes_cpp.persistence`."""
+        """Write the fit to one netCDF file (atomically); see :mod:`bayes_cpp.persistence`.
+
+        The file records the fit's convergence summary (:meth:`diagnose`), which
+        :meth:`load` restores as ``saved_diagnostics_``.
+        """
         from bayes_cpp.persistence import SavedFit, save_fit
 
         self.check_is_fitted()
+        try:
+            diagnostics: dict[str, Any] = self.diagnose(warn=False).to_dict()
+        except Exception as exc:  # a fit must stay savable; the file says why it was not checked
+            diagnostics = {"ok": False, "problems": [f"diagnostics failed: {exc!r}"[:200]]}
         params = self.get_params()
         params["spec"] = self.spec_.to_dict()
         params["priors"] = {k: p.to_dict() for k, p in (params["priors"] or {}).items()} or None
@@ -674,12 +858,19 @@ class BayesCPP:
             random_seed=self.random_seed_,
             sampler_used=self.sampler_used_,
             params=params,
+            diagnostics=diagnostics,
         )
         return save_fit(record, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> BayesCPP:
-        """Load a fit written by :meth:`save` (no pickle: no code is executed)."""
+        """Load a fit written by :meth:`save` (no pickle: no code is executed).
+
+        The file's checksums are verified (a damaged file raises
+        :class:`~bayes_cpp.IncompatibleFileError`); ``saved_diagnostics_`` holds
+        the convergence summary recorded when it was saved
+        (:meth:`bayes_cpp.diagnostics.DiagnosticReport.to_dict`).
+        """
         from bayes_cpp.persistence import load_fit
 
         return cls.from_saved(load_fit(Path(path)))
@@ -688,10 +879,20 @@ class BayesCPP:
     def from_saved(cls, record: SavedFit) -> BayesCPP:
         """Rebuild a fitted estimator from a :class:`~bayes_cpp.persistence.SavedFit`."""
         params = dict(record.params)
+        unknown = sorted(set(params) - set(_PARAMS))
+        if unknown:
+            raise IncompatibleFileError(
+                f"saved parameters hold unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"BayesCPP takes {', '.join(_PARAMS)}"
+            )
         params["spec"] = record.spec
         if params.get("priors"):
             params["priors"] = dict(record.spec.priors)
-        est = cls(**params)
+        try:
+            est = cls(**params)
+            est.sampler_config()  # validates the stored sampler settings
+        except (TypeError, BayesCPPError) as exc:
+            raise IncompatibleFileError(f"saved parameters are invalid: {exc}") from None
         est._set_fitted(
             record.idata,
             record.data,
@@ -701,6 +902,7 @@ class BayesCPP:
             record.sampler_config,
             record.random_seed,
         )
+        est.saved_diagnostics_ = None if record.diagnostics is None else dict(record.diagnostics)
         return est
 
     # -------------------------------------------------------------- display
@@ -712,14 +914,11 @@ class BayesCPP:
                 spec_name = "?"
             return f"BayesCPP(spec={spec_name!r}, rank={self.rank}, sampler={self.sampler!r}) [not fitted]"
         post = self.idata_["posterior"]
-        status = "not checked"
         try:
             report = self.diagnose(warn=False)
-            status = (
-                "ok"
-                if report.ok
-                else f"PROBLEMS (max r_hat {report.max_rhat:.3f}, {report.n_divergent} divergent)"
-            )
+            status = report.headline()
+            if not report.ok:
+                status += "; numbers from this fit may be wrong"
         except Exception as exc:
             status = f"unavailable ({type(exc).__name__})"
         return "\n".join(

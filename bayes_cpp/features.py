@@ -19,7 +19,14 @@ from bayes_cpp._validation import suggest
 from bayes_cpp.exceptions import DataError, DataWarning
 from bayes_cpp.spec import Feature
 
-__all__ = ["Design", "build_design", "check_feature_columns"]
+__all__ = ["EXTRAPOLATION_SD", "Design", "build_design", "check_feature_columns"]
+
+#: A new LLM's or task's standardized feature more than this many training sds
+#: beyond the training minimum or maximum is an extrapolation (forecasts warn).
+EXTRAPOLATION_SD = 4.0
+
+#: Values each transform accepts: (exclusive lower limit, how to say it).
+_DOMAIN = {"log": (0.0, "> 0"), "log2": (0.0, "> 0"), "log1p": (-1.0, "> -1")}
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,37 @@ class Design:
                 raise DataError([f"{what}: column {col!r} (feature {feat.name!r}) must be numeric"])
             out[:, j] = (_transform(raw, feat.transform) - self.center[j]) / self.scale[j]
         return out
+
+    def value_problem(self, column: str, value: Any) -> str | None:
+        """What is wrong with ``value`` as a new row's ``column``, or None if it is usable.
+
+        Examples
+        --------
+        >>> from bayes_cpp.spec import Feature
+        >>> d = Design(
+        ...     (Feature("log_params", ("params_b",), "log"),), ("params_b",), (2.0,), (1.0,)
+        ... )
+        >>> d.value_problem("params_b", 7.0) is None
+        True
+        >>> d.value_problem("params_b", 0.0)
+        'params_b = 0 must be > 0 (the model uses log(params_b)); leave it out if it is unknown'
+        """
+        feat = self.features[self.columns.index(column)]
+        if isinstance(value, str | bytes) or not isinstance(value, int | float | np.number):
+            return f"{column} = {value!r} must be a number"
+        number = float(value)
+        if np.isnan(number):
+            return f"{column} is NaN; leave it out if it is unknown (the model then imputes it)"
+        if not np.isfinite(number):
+            return f"{column} = {number} is not finite"
+        if feat.transform in _DOMAIN:
+            low, condition = _DOMAIN[feat.transform]
+            if number <= low:
+                return (
+                    f"{column} = {number:g} must be {condition} (the model uses "
+                    f"{feat.transform}({column})); leave it out if it is unknown"
+                )
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record."""
@@ -103,9 +141,13 @@ def build_design(
 ) -> Design:
     """Fit the standardization of ``features`` on ``table``.
 
-    A feature whose columns are all absent from the table is skipped silently
-    (specs list optional regressors); one that is present but constant or
-    entirely missing is skipped with a :class:`DataWarning` naming it.
+    A feature whose columns are all absent from the table, or present but
+    without a single value, is skipped silently: specs list optional
+    regressors, and the task table always carries a ``shots`` column (empty
+    unless the user gave one; a user's empty column was already reported when
+    the data was read). One whose column has values that leave fewer than two
+    distinct usable numbers (constant, or e.g. all non-positive under a log)
+    is skipped with a :class:`DataWarning` naming it.
     """
     used: list[Feature] = []
     columns: list[str] = []
@@ -119,12 +161,16 @@ def build_design(
         values = _transform(raw, feat.transform)
         finite = values[np.isfinite(values)]
         if len(finite) < 2 or np.std(finite) == 0:
-            warnings.warn(
-                f"{'LLM' if side == 'llm' else 'task'} feature {feat.name!r} (column {col!r}) "
-                "is constant or missing; not used",
-                DataWarning,
-                stacklevel=3,
-            )
+            if np.isfinite(raw).any():
+                usable = (
+                    "" if feat.transform == "identity" else f" after its {feat.transform} transform"
+                )
+                warnings.warn(
+                    f"{'LLM' if side == 'llm' else 'task'} feature {feat.name!r} (column {col!r}) "
+                    f"has {len(np.unique(finite))} distinct usable value(s){usable}; not used",
+                    DataWarning,
+                    stacklevel=3,
+                )
             continue
         used.append(feat)
         columns.append(col)

@@ -235,6 +235,21 @@ def _anchored_offsets(
     return pm.Deterministic(side.loading_offset, offsets, dims=(side.dim, dims.LATENT))
 
 
+def _log_excess(inputs: GraphInputs, log_mu: Any, log_sd: Any) -> Any:
+    """``log(sigma_t - floor) ~ Normal(log_mu, log_sd)``: centered for well-observed tasks."""
+    n_task = len(inputs.coords[dims.TASK])
+    c, nc = np.flatnonzero(inputs.noise_centered), np.flatnonzero(~inputs.noise_centered)
+    value = pt.zeros(n_task)
+    if len(nc):
+        kw: dict[str, Any] = {"dims": dims.TASK} if len(nc) == n_task else {"shape": len(nc)}
+        offset = pm.Normal(dims.NOISE_OFFSET, 0.0, 1.0, **kw)
+        value = pt.set_subtensor(value[nc], log_mu + log_sd * offset)
+    if len(c):
+        kw = {"dims": dims.TASK} if len(c) == n_task else {"shape": len(c)}
+        value = pt.set_subtensor(value[c], pm.Normal(dims.NOISE_CENTERED, log_mu, log_sd, **kw))
+    return value
+
+
 def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = True) -> pm.Model:
     """The PyMC model for ``inputs`` under ``spec`` (see the module docstring).
 
@@ -272,10 +287,9 @@ def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = 
 
         log_mu = spec.prior(dims.NOISE_LOG_MU).create(dims.NOISE_LOG_MU)
         log_sd = spec.prior(dims.NOISE_LOG_SIGMA).create(dims.NOISE_LOG_SIGMA)
-        noise_off = pm.Normal(dims.NOISE_OFFSET, 0.0, 1.0, dims=dims.TASK)
         sigma = pm.Deterministic(
             dims.SIGMA,
-            equations.task_sigma(log_mu, log_sd, noise_off, spec.noise_floor, tensor),
+            equations.task_sigma(_log_excess(inputs, log_mu, log_sd), spec.noise_floor, tensor),
             dims=dims.TASK,
         )
         sd = equations.cell_sd(sigma[task_i], mean, spec.noise_floor, spec.noise_scaling)

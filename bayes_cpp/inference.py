@@ -301,6 +301,9 @@ def run_kernel(
             return _lib.PySampler.from_pymc(settings, cores, self._make_model(init_mean), *rest)
 
     compiled = _KernelModel(dims={n: tuple(d) for n, d in var_dims.items()})
+    # Warm-up draws are kept only to count the gradient evaluations of tuning,
+    # and only while they are small (they are full draws of every quantity).
+    count_tuning = data.n_expanded * config.tune * config.chains < 5e7
     idata = nutpie.sample(
         compiled,
         draws=config.draws,
@@ -309,13 +312,18 @@ def run_kernel(
         cores=min(config.cores, config.chains),
         seed=seed,
         progress_bar=False,
-        save_warmup=False,
+        save_warmup=count_tuning,
         adaptation=config.adaptation,
         target_accept=config.target_accept,
     )
+    n_gradients = int(idata["sample_stats"]["n_steps"].sum())
+    if count_tuning and "warmup_sample_stats" in idata.children:
+        n_gradients += int(idata["warmup_sample_stats"]["n_steps"].sum())
     idata = xr.DataTree.from_dict({g: idata[g].to_dataset() for g in ("posterior", "sample_stats")})
     elapsed = time.perf_counter() - start
     post = idata["posterior"]
+    if count_tuning:
+        post.attrs["bayes_cpp_n_gradients"] = n_gradients
     post.attrs["bayes_cpp_sampler"] = config.sampler
     post.attrs["bayes_cpp_wall_seconds"] = round(elapsed, 2)
     post.attrs["bayes_cpp_sample_seed"] = seed

@@ -17,11 +17,22 @@ from bayes_cpp.dims import LLM_SIDE, TASK_SIDE
 from bayes_cpp.features import Design
 from bayes_cpp.spec import ModelSpec
 
-__all__ = ["CENTER_MIN_SCORES", "GraphInputs", "data_groups", "graph_inputs", "rotation_anchors"]
+__all__ = [
+    "CENTER_MIN_SCORES",
+    "NOISE_CENTER_MIN_SCORES",
+    "GraphInputs",
+    "data_groups",
+    "graph_inputs",
+    "rotation_anchors",
+]
 
 #: Tasks with at least this many scores get a centered bias (their bias is
 #: pinned by data; a non-centered offset would make a stiff direction).
 CENTER_MIN_SCORES = 5
+#: Tasks with at least this many scores get a centered noise level: with that
+#: many cells their sigma is pinned by data (a non-centered offset would make a
+#: funnel with noise_log_sigma, seen as divergences on obsscaling's 8 tasks).
+NOISE_CENTER_MIN_SCORES = 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class GraphInputs:
     coords: dict[str, list]
     llm_centered: np.ndarray
     task_centered: np.ndarray
+    noise_centered: np.ndarray
     anchors: np.ndarray
 
 
@@ -86,6 +98,7 @@ def graph_inputs(
         coords=coords,
         llm_centered=np.zeros(len(llm_names), dtype=bool),
         task_centered=task_counts >= CENTER_MIN_SCORES,
+        noise_centered=task_counts >= NOISE_CENTER_MIN_SCORES,
         anchors=rotation_anchors(
             llm_index, task_index, unit, len(llm_names), len(task_names), spec.rank
         ),

@@ -1,5 +1,9 @@
 """A fused numba log-density and gradient of the model, for fast NUTS.
 
+Compiled with ``error_model="numpy"``: an extreme proposal (a share rounding to
+exactly 1, an overflowing exponential) gives ``inf``/``nan`` like numpy instead
+of a Python exception inside a C callback; nutpie then rejects the step.
+
 :mod:`bayes_cpp.graph` defines the model in PyMC; this module computes the same
 log density (normalizing constants included) and its gradient over the same
 unconstrained parameters, in one pass written by hand. It exists for speed:
@@ -79,7 +83,7 @@ P_LLM_LCOEF, P_TASK_LCOEF, P_NOISE_MU, P_NOISE_SIGMA, P_NU = 10, 11, 12, 13, 14
 # Sizes and options.
 H_N, H_L, H_T, H_K, H_F, H_G, H_NFAM, H_NCAT, H_LIK, H_SCAL = range(10)
 # Integer-array offsets (in the integer data array) of index arrays.
-H_LI, H_TI, H_FAM, H_CAT, H_LPOS, H_LCEN, H_TPOS, H_TCEN = range(10, 18)  # 18, 19 unused
+H_LI, H_TI, H_FAM, H_CAT, H_LPOS, H_LCEN, H_TPOS, H_TCEN, H_NPOS, H_NCEN = range(10, 20)
 # Float-array offsets of float data.
 H_Y, H_CHANCE, H_XL, H_XT, H_PRIOR, H_NFLOOR = range(20, 26)
 # Block starts in theta (-1 when absent).
@@ -104,7 +108,7 @@ H_Y, H_CHANCE, H_XL, H_XT, H_PRIOR, H_NFLOOR = range(20, 26)
     B_VSCALE,
     B_NMU,
     B_NLSIG,
-    B_NOFF,
+    B_UNUSED,
     B_NU,
 ) = range(26, 48)
 # Feature-network starts per feature (integer-array offsets of F- or G-long
@@ -307,7 +311,13 @@ def build_layout(inputs: Any, spec: Any) -> KernelData:
         )
     ints[B_NMU] = add(dims.NOISE_LOG_MU, (), _transform_of(spec, dims.NOISE_LOG_MU))
     ints[B_NLSIG] = add(dims.NOISE_LOG_SIGMA, (), _transform_of(spec, dims.NOISE_LOG_SIGMA))
-    ints[B_NOFF] = add(dims.NOISE_OFFSET, (n_task,), "none")
+    noise_centered = np.asarray(inputs.noise_centered, dtype=bool)
+    noise_pos = np.zeros(n_task, dtype=np.int64)
+    nc, c = np.flatnonzero(~noise_centered), np.flatnonzero(noise_centered)
+    if len(nc):
+        noise_pos[nc] = add(dims.NOISE_OFFSET, (len(nc),), "none") + np.arange(len(nc))
+    if len(c):
+        noise_pos[c] = add(dims.NOISE_CENTERED, (len(c),), "none") + np.arange(len(c))
     if spec.likelihood == "student_t":
         ints[B_NU] = add(dims.NOISE_NU, (), _transform_of(spec, dims.NOISE_NU))
 
@@ -335,6 +345,8 @@ def build_layout(inputs: Any, spec: Any) -> KernelData:
     put_int(H_LCEN, inputs.llm_centered)
     put_int(H_TPOS, positions[dims.TASK])
     put_int(H_TCEN, inputs.task_centered)
+    put_int(H_NPOS, noise_pos)
+    put_int(H_NCEN, noise_centered)
     put_int(H_LNET, nets[dims.LLM])
     put_int(H_TNET, nets[dims.TASK])
     put_int(H_ZVIDX, zv_index)
@@ -434,7 +446,11 @@ def _outputs(
             out.append((side.loading, (side.dim, dims.LATENT), (n_rows, rank)))
     out.append((dims.NOISE_LOG_MU, (), ()))
     out.append((dims.NOISE_LOG_SIGMA, (), ()))
-    out.append((dims.NOISE_OFFSET, (dims.TASK,), (n_task,)))
+    n_c = int(np.asarray(inputs.noise_centered, bool).sum())
+    if n_task - n_c:
+        vector(dims.NOISE_OFFSET, n_task - n_c, dims.TASK, n_task)
+    if n_c:
+        vector(dims.NOISE_CENTERED, n_c, dims.TASK, n_task)
     out.append((dims.SIGMA, (dims.TASK,), (n_task,)))
     if spec.likelihood == "student_t":
         out.append((dims.NOISE_NU, (), ()))
@@ -442,7 +458,7 @@ def _outputs(
 
 
 # ============================================================ numba kernels
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _digamma(x: float) -> float:  # pragma: no cover - compiled
     # Recurrence to x >= 10, then the asymptotic series (relative error < 1e-13).
     result = 0.0
@@ -457,7 +473,7 @@ def _digamma(x: float) -> float:  # pragma: no cover - compiled
     return result + math.log(x) - 0.5 / x + series
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _prior(
     code: int, p0: float, p1: float, p2: float, w: float
 ) -> tuple[float, float, float]:  # pragma: no cover
@@ -514,7 +530,7 @@ def _prior(
     return x, lp, 1.0 - (nu + 1.0) * q / (1.0 + q)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _prior_at(
     fl: np.ndarray, ints: np.ndarray, key: int, w: float
 ) -> tuple[float, float, float]:  # pragma: no cover
@@ -522,7 +538,7 @@ def _prior_at(
     return _prior(int(fl[base]), fl[base + 1], fl[base + 2], fl[base + 3], w)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _zerosum(raw: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     """PyMC's ZeroSumTransform.backward (a Householder map of n - 1 values to n)."""
     m = raw.shape[0]
@@ -536,7 +552,7 @@ def _zerosum(raw: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     out[m] = -total / math.sqrt(n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _zerosum_adjoint(g: np.ndarray, out: np.ndarray, start: int) -> None:  # pragma: no cover
     """Add the gradient with respect to the raw values, given ``g`` of the n outputs."""
     m = g.shape[0] - 1
@@ -548,7 +564,7 @@ def _zerosum_adjoint(g: np.ndarray, out: np.ndarray, start: int) -> None:  # pra
         out[start + i] += g[i] - head / (math.sqrt(n) + n) - g[m] / math.sqrt(n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _features(
     theta: np.ndarray, fl: np.ndarray, ints: np.ndarray, side: int
 ) -> np.ndarray:  # pragma: no cover
@@ -574,7 +590,7 @@ def _features(
     return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _network(
     theta: np.ndarray, x: np.ndarray, ints: np.ndarray, side: int, grad: np.ndarray, dx: np.ndarray
 ) -> float:  # pragma: no cover
@@ -615,7 +631,7 @@ def _network(
     return lp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _imputed_grad(
     x: np.ndarray, dx: np.ndarray, ints: np.ndarray, side: int, grad: np.ndarray, fl: np.ndarray
 ) -> None:  # pragma: no cover
@@ -633,7 +649,7 @@ def _imputed_grad(
                 k += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _chain(fl: np.ndarray, ints: np.ndarray, key: int, x: float) -> float:  # pragma: no cover
     """dx/dw of the transform of prior ``key`` at value ``x`` (identity, log or log-odds)."""
     code = int(fl[ints[H_PRIOR] + 4 * key])
@@ -644,7 +660,7 @@ def _chain(fl: np.ndarray, ints: np.ndarray, key: int, x: float) -> float:  # pr
     return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _hyper(theta, fl, ints, grad, key, block):  # pragma: no cover
     """Value, prior log density and its gradient (added to ``grad``) of a scalar block."""
     if ints[block] < 0:
@@ -654,7 +670,7 @@ def _hyper(theta, fl, ints, grad, key, block):  # pragma: no cover
     return x, lp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _bias_rows(
     theta, fl, ints, grad, side, xs, offsets, share, scale, coef, shift
 ):  # pragma: no cover
@@ -693,7 +709,7 @@ def _bias_rows(
     return bias, mean, isig, gsig, lp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _forward(theta, fl, ints, grad):  # pragma: no cover
     """Every quantity of one parameter vector, plus the log density of all priors.
 
@@ -838,15 +854,20 @@ def _forward(theta, fl, ints, grad):  # pragma: no cover
             lp += (rank - 1 - k) * math.log(abs(v_in[a_k, k]))
         lp -= n_c * math.log(sc1)
 
-    noff = ints[B_NOFF]
     floor = fl[ints[H_NFLOOR]]
     sig = np.empty(n_task)
     ex = np.empty(n_task)
+    npos, ncen = ints[H_NPOS], ints[H_NCEN]
     for t in range(n_task):
-        z = theta[noff + t]
-        lp += -0.5 * LOG_2PI - 0.5 * z * z
-        grad[noff + t] -= z
-        ex[t] = math.exp(nmu + ntau * z)
+        v = theta[ints[npos + t]]
+        if ints[ncen + t]:  # log(sigma - floor) itself; its prior term is in logp_grad
+            zz = (v - nmu) / ntau
+            lp += -0.5 * LOG_2PI - math.log(ntau) - 0.5 * zz * zz
+            ex[t] = math.exp(v)
+        else:
+            lp += -0.5 * LOG_2PI - 0.5 * v * v
+            grad[ints[npos + t]] -= v
+            ex[t] = math.exp(nmu + ntau * v)
         sig[t] = floor + ex[t]
     scalars = (a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale)
     sds = (lsig, fsig, tsig, csig)
@@ -855,7 +876,7 @@ def _forward(theta, fl, ints, grad):  # pragma: no cover
     return lp, scalars, sds, rows, loads, sig, ex
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _bias_backward(
     theta, fl, ints, grad, side, db, mean, isig, gsig, share, scale, offsets, coef, xs, dxs
 ):  # pragma: no cover
@@ -922,7 +943,7 @@ def _bias_backward(
     return d_shift
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def logp_grad(
     theta: np.ndarray, grad: np.ndarray, fl: np.ndarray, ints: np.ndarray
 ) -> float:  # pragma: no cover
@@ -1002,14 +1023,21 @@ def logp_grad(
     # ---- back-propagation ------------------------------------------------------------
     if student:
         grad[ints[B_NU]] += dnu * _chain(fl, ints, P_NU, nu)
-    noff = ints[B_NOFF]
+    npos, ncen = ints[H_NPOS], ints[H_NCEN]
     dmu = 0.0
     dtau = 0.0
     for t in range(n_task):
         e = dsig[t] * ex[t]
-        dmu += e
-        dtau += e * theta[noff + t]
-        grad[noff + t] += e * ntau
+        v = theta[ints[npos + t]]
+        if ints[ncen + t]:
+            zz = (v - nmu) / ntau
+            grad[ints[npos + t]] += e - zz / ntau
+            dmu += zz / ntau
+            dtau += zz * zz / ntau - 1.0 / ntau
+        else:
+            dmu += e
+            dtau += e * v
+            grad[ints[npos + t]] += e * ntau
     grad[ints[B_NMU]] += dmu * _chain(fl, ints, P_NOISE_MU, nmu)
     grad[ints[B_NLSIG]] += dtau * _chain(fl, ints, P_NOISE_SIGMA, ntau)
 
@@ -1096,7 +1124,7 @@ def logp_grad(
     return lp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _put(out: np.ndarray, pos: int, values: np.ndarray) -> int:  # pragma: no cover
     flat = values.ravel()
     for i in range(flat.shape[0]):
@@ -1104,13 +1132,13 @@ def _put(out: np.ndarray, pos: int, values: np.ndarray) -> int:  # pragma: no co
     return pos + flat.shape[0]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _put1(out: np.ndarray, pos: int, value: float) -> int:  # pragma: no cover
     out[pos] = value
     return pos + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def expand_into(
     theta: np.ndarray, fl: np.ndarray, ints: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover
@@ -1189,8 +1217,11 @@ def expand_into(
         pos = _put(out, pos, vt)
     pos = _put1(out, pos, nmu)
     pos = _put1(out, pos, ntau)
-    noff = ints[B_NOFF]
-    pos = _put(out, pos, theta[noff : noff + n_task])
+    npos, ncen = ints[H_NPOS], ints[H_NCEN]
+    for flag in range(2):  # non-centered offsets, then centered log excesses
+        for t in range(n_task):
+            if ints[ncen + t] == flag:
+                pos = _put1(out, pos, theta[ints[npos + t]])
     pos = _put(out, pos, sig)
     if ints[H_LIK] == 1:
         pos = _put1(out, pos, nu)
@@ -1210,7 +1241,7 @@ def _as_pointer(typingctx, address):  # pragma: no cover
     return sig, codegen
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _unpack(user_data):  # pragma: no cover
     header = numba.carray(user_data, (4,), np.int64)
     fl = numba.carray(_as_pointer(header[0]), (header[1],), np.float64)
@@ -1234,7 +1265,7 @@ _EXPAND_SIG = numba.types.int64(
 )
 
 
-@numba.cfunc(_LOGP_SIG, cache=True)
+@numba.cfunc(_LOGP_SIG, cache=True, error_model="numpy")
 def logp_cfunc(dim, x_, out_, logp_, user_data):  # pragma: no cover
     """The logp callback nutpie calls: 0 on success, 3/4 for a non-finite gradient/logp."""
     fl, ints = _unpack(user_data)
@@ -1251,7 +1282,7 @@ def logp_cfunc(dim, x_, out_, logp_, user_data):  # pragma: no cover
     return 0
 
 
-@numba.cfunc(_EXPAND_SIG, cache=True)
+@numba.cfunc(_EXPAND_SIG, cache=True, error_model="numpy")
 def expand_cfunc(dim, expanded, x_, out_, user_data):  # pragma: no cover
     """The expand callback nutpie calls: every named quantity of a draw."""
     fl, ints = _unpack(user_data)

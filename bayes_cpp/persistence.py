@@ -3,22 +3,29 @@
 The file is the fit's DataTree plus a ``bayes_cpp_data`` group holding the
 training data (:meth:`CollaborativeData.to_xarray`). Root attributes are JSON
 strings: package version, ``schema_version``, estimator parameters, resolved
-spec, designs, sampler settings and seed. Loading parses only data and JSON,
-so an untrusted file cannot execute code. Writes go to a temporary file in the
-same folder and are renamed into place, so a crash mid-save leaves any old
-file intact.
+spec, designs, sampler settings, seed, the fit's convergence summary
+(``diagnostics``) and a sha256 checksum of every stored array (``checksums``,
+one per group and variable). Loading parses only data and JSON, so an
+untrusted file cannot execute code, and verifies every checksum, so a file
+whose arrays were overwritten (a damaged disk, a partial copy, an edit) is
+refused with :class:`~bayes_cpp.IncompatibleFileError` naming the group
+instead of predicting different numbers. Writes go to a temporary file in the
+same folder and are renamed into place, so a crash (or a kill) mid-save leaves
+any old file intact; the new file gets the permissions of the user's umask.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from bayes_cpp import dims
@@ -29,12 +36,33 @@ from bayes_cpp.features import Design
 from bayes_cpp.inference import SamplerConfig
 from bayes_cpp.spec import ModelSpec
 
-__all__ = ["SCHEMA_VERSION", "SavedFit", "atomic_write", "load_fit", "save_fit"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SavedFit",
+    "array_checksums",
+    "atomic_write",
+    "load_fit",
+    "save_fit",
+]
 
-#: Bumped on any change that an older reader could misinterpret.
-SCHEMA_VERSION = 1
+#: Bumped on any change that an older reader could misinterpret. Version 2
+#: added the array checksums (version-1 files cannot be verified, so they are refused).
+SCHEMA_VERSION = 2
 _DATA_GROUP = "bayes_cpp_data"
 _GROUPS = ("posterior", "sample_stats", "constant_data", "observed_data")
+#: Key of the root attributes' checksums in the ``checksums`` record.
+_ROOT = "/"
+#: Root attributes holding JSON, with the JSON type each must decode to.
+_JSON_ATTRS: dict[str, type | tuple[type, ...]] = {
+    "params": dict,
+    "spec": dict,
+    "llm_design": dict,
+    "task_design": dict,
+    "sampler_config": dict,
+    "random_seed": (int, type(None)),
+    "diagnostics": (dict, type(None)),
+    "checksums": dict,
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,9 @@ class SavedFit:
         The inference method actually used.
     params : mapping
         The estimator's constructor parameters, JSON-ready.
+    diagnostics : mapping, optional
+        The convergence summary when the fit was saved
+        (:meth:`bayes_cpp.diagnostics.DiagnosticReport.to_dict`), or None.
     """
 
     idata: xr.DataTree
@@ -70,6 +101,7 @@ class SavedFit:
     random_seed: int | None
     sampler_used: str
     params: Mapping[str, Any]
+    diagnostics: Mapping[str, Any] | None = field(default=None)
 
 
 def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +115,32 @@ def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _array_bytes(values: np.ndarray) -> bytes:
+    """Canonical bytes of an array: the same before writing and after reading."""
+    if values.dtype.kind in "OUS":
+        return "\x1f".join(str(v) for v in values.ravel()).encode("utf-8", "surrogatepass")
+    if values.dtype.kind == "f":
+        # netCDF fill-value masking may hand back another NaN bit pattern.
+        values = np.where(np.isnan(values), np.nan, values)
+    return np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).tobytes()
+
+
+def array_checksums(ds: xr.Dataset) -> dict[str, str]:
+    """sha256 of every variable (data and coordinates) of ``ds``: name, dtype kind, shape, values."""
+    out = {}
+    for name in sorted(str(n) for n in ds.variables):
+        values = np.asarray(ds[name].values)
+        digest = hashlib.sha256()
+        digest.update(f"{values.dtype.kind}{values.shape}".encode())
+        digest.update(_array_bytes(values))
+        out[name] = digest.hexdigest()
+    return out
+
+
+def _attr_checksums(attrs: Mapping[str, Any]) -> dict[str, str]:
+    return {k: hashlib.sha256(str(attrs[k]).encode()).hexdigest() for k in sorted(attrs)}
+
+
 def save_fit(fit: SavedFit, path: Path) -> Path:
     """Write ``fit`` to ``path`` atomically; returns the path."""
     tree: dict[str, xr.Dataset] = {}
@@ -91,20 +149,22 @@ def save_fit(fit: SavedFit, path: Path) -> Path:
             ds = fit.idata[group].to_dataset()
             tree[group] = ds.assign_attrs(_clean_attrs(dict(ds.attrs)))
     tree[_DATA_GROUP] = fit.data.to_xarray()
-    root = xr.Dataset(
-        attrs={
-            "bayes_cpp_version": __version__,
-            "schema_version": SCHEMA_VERSION,
-            "estimator": "BayesCPP",
-            "params": json.dumps(dict(fit.params)),
-            "spec": json.dumps(fit.spec.to_dict()),
-            "llm_design": json.dumps(fit.llm_design.to_dict()),
-            "task_design": json.dumps(fit.task_design.to_dict()),
-            "sampler_config": json.dumps(fit.sampler_config.to_dict()),
-            "sampler_used": fit.sampler_used,
-            "random_seed": json.dumps(fit.random_seed),
-        }
-    )
+    config = {
+        "bayes_cpp_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "estimator": "BayesCPP",
+        "params": json.dumps(dict(fit.params)),
+        "spec": json.dumps(fit.spec.to_dict()),
+        "llm_design": json.dumps(fit.llm_design.to_dict()),
+        "task_design": json.dumps(fit.task_design.to_dict()),
+        "sampler_config": json.dumps(fit.sampler_config.to_dict()),
+        "sampler_used": fit.sampler_used,
+        "random_seed": json.dumps(fit.random_seed),
+        "diagnostics": json.dumps(None if fit.diagnostics is None else dict(fit.diagnostics)),
+    }
+    checksums = {group: array_checksums(ds) for group, ds in tree.items()}
+    checksums[_ROOT] = _attr_checksums(config)
+    root = xr.Dataset(attrs={**config, "checksums": json.dumps(checksums)})
     dt = xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in tree.items()}})
     return atomic_write(Path(path), lambda tmp: dt.to_netcdf(tmp, engine="h5netcdf"))
 
@@ -112,18 +172,92 @@ def save_fit(fit: SavedFit, path: Path) -> Path:
 def atomic_write(path: Path, write: Callable[[str], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place.
 
-    A crash mid-write leaves any previous ``path`` intact.
+    A crash mid-write leaves any previous ``path`` intact. The file gets the
+    mode a plain ``open(path, "w")`` would give (``0o666`` less the umask),
+    not the ``0o600`` of the temporary file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where possible: setting it to read it races threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _json_attrs(attrs: Mapping[Any, Any], path: Path) -> dict[str, Any]:
+    """Decode the JSON root attributes, checking each one's type."""
+    out = {}
+    for name, kind in _JSON_ATTRS.items():
+        if name not in attrs:
+            raise IncompatibleFileError(f"{path}: root attribute {name!r} is missing")
+        try:
+            value = json.loads(attrs[name])
+        except (TypeError, ValueError):
+            raise IncompatibleFileError(
+                f"{path}: root attribute {name!r} is not valid JSON ({str(attrs[name])[:60]!r})"
+            ) from None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise IncompatibleFileError(
+                f"{path}: root attribute {name!r} holds {type(value).__name__} "
+                f"{str(value)[:60]!r}, not what bayes_cpp writes"
+            )
+        out[name] = value
+    return out
+
+
+def _verify(dt: xr.DataTree, checksums: Mapping[str, Any], path: Path) -> None:
+    """Raise unless every group's arrays and the root attributes match their checksums."""
+    stored = sorted(g for g in dt.children)
+    if sorted(g for g in checksums if g != _ROOT) != stored:
+        raise IncompatibleFileError(
+            f"{path}: the file holds groups {stored} but was written with "
+            f"{sorted(g for g in checksums if g != _ROOT)}; it was modified after saving"
+        )
+    expected_root = checksums.get(_ROOT)
+    if isinstance(expected_root, dict):
+        got_root = _attr_checksums({k: dt.attrs[k] for k in expected_root if k in dt.attrs})
+        bad = sorted(k for k in expected_root if got_root.get(k) != expected_root[k])
+    else:
+        bad = ["(no record)"]
+    if bad:
+        raise IncompatibleFileError(
+            f"{path}: checksum mismatch in the root attributes ({', '.join(bad)}): the stored "
+            "configuration changed after saving. Refit, or restore the file from a backup."
+        )
+    for group in stored:
+        expected = checksums[group]
+        got = array_checksums(dt[group].to_dataset())
+        if not isinstance(expected, dict) or set(expected) != set(got):
+            raise IncompatibleFileError(
+                f"{path}: group {group!r} holds other variables than were saved; "
+                "the file was modified after saving"
+            )
+        bad = [v for v in sorted(got) if got[v] != expected[v]]
+        if bad:
+            raise IncompatibleFileError(
+                f"{path}: checksum mismatch in group {group!r} (variable(s) {', '.join(bad)}): "
+                "the stored arrays changed after saving (a damaged or partly overwritten "
+                "file). Refit, or restore the file from a backup."
+            )
 
 
 def load_fit(path: Path) -> SavedFit:
@@ -134,35 +268,51 @@ def load_fit(path: Path) -> SavedFit:
     try:
         with xr.open_datatree(path, engine="h5netcdf") as opened:
             dt = opened.load()
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # any failure to parse means a damaged file
         raise IncompatibleFileError(
-            f"{path} is not a readable bayes_cpp fit (damaged or not netCDF): {exc}"
+            f"{path} is not a readable bayes_cpp fit (damaged or not netCDF): "
+            f"{type(exc).__name__}: {str(exc)[:200]}"
         ) from None
     attrs = dt.attrs
     if "schema_version" not in attrs or "bayes_cpp_version" not in attrs:
         raise IncompatibleFileError(
             f"{path} is a netCDF file but not a bayes_cpp fit (no schema_version)"
         )
-    version = int(attrs["schema_version"])
+    written_by = str(attrs["bayes_cpp_version"])[:40]
+    try:
+        version = int(np.asarray(attrs["schema_version"]).item())
+    except (TypeError, ValueError, OverflowError):
+        raise IncompatibleFileError(
+            f"{path}: schema_version {str(attrs['schema_version'])[:40]!r} is not a version "
+            f"number; this bayes_cpp ({__version__}) reads schema {SCHEMA_VERSION}"
+        ) from None
+    if version == 1:
+        raise IncompatibleFileError(
+            f"{path} has schema_version 1 (written by bayes_cpp {written_by}), which stored no "
+            "checksums, so its arrays cannot be verified; refit with this bayes_cpp "
+            f"({__version__}, schema {SCHEMA_VERSION}) and save again."
+        )
     if version != SCHEMA_VERSION:
         raise IncompatibleFileError(
             f"{path} has schema_version {version}, this bayes_cpp ({__version__}) reads "
-            f"{SCHEMA_VERSION}; it was written by bayes_cpp {attrs['bayes_cpp_version']}. "
+            f"{SCHEMA_VERSION}; it was written by bayes_cpp {written_by}. "
             "Refit with this version or install the writing version."
         )
     missing = [g for g in ("posterior", _DATA_GROUP) if g not in dt.children]
     if missing:
         raise IncompatibleFileError(f"{path} lacks group(s) {', '.join(missing)}")
+    records = _json_attrs(attrs, path)
     try:
-        params = json.loads(attrs["params"])
-        spec = ModelSpec.from_dict(json.loads(attrs["spec"]))
-        llm_design = Design.from_dict(json.loads(attrs["llm_design"]))
-        task_design = Design.from_dict(json.loads(attrs["task_design"]))
-        config = SamplerConfig(**json.loads(attrs["sampler_config"]))
-        seed = json.loads(attrs["random_seed"])
+        params = records["params"]
+        spec = ModelSpec.from_dict(records["spec"])
+        llm_design = Design.from_dict(records["llm_design"])
+        task_design = Design.from_dict(records["task_design"])
+        config = SamplerConfig(**records["sampler_config"])
+        seed = records["random_seed"]
         data = CollaborativeData.from_xarray(dt[_DATA_GROUP].to_dataset())
-    except (KeyError, TypeError, ValueError, BayesCPPError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, BayesCPPError) as exc:
         raise IncompatibleFileError(f"{path}: stored configuration is invalid: {exc}") from None
+    _verify(dt, records["checksums"], path)
     idata = xr.DataTree.from_dict(
         {f"/{g}": dt[g].to_dataset() for g in _GROUPS if g in dt.children}
     )
@@ -183,4 +333,5 @@ def load_fit(path: Path) -> SavedFit:
         random_seed=seed,
         sampler_used=str(attrs.get("sampler_used", config.sampler)),
         params=params,
+        diagnostics=records["diagnostics"],
     )

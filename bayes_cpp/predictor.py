@@ -435,7 +435,7 @@ class Predictor:
         z = rng.standard_normal(d.n_samples)
         return np.asarray(
             equations.task_sigma(
-                d.get(dims.NOISE_LOG_MU), d.get(dims.NOISE_LOG_SIGMA), z, self.noise_floor
+                d.get(dims.NOISE_LOG_MU) + d.get(dims.NOISE_LOG_SIGMA) * z, self.noise_floor
             )
         )
 

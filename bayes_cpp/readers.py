@@ -2,7 +2,12 @@
 
 Every reader returns validated objects or raises :class:`~bayes_cpp.DataError`:
 a missing file, a file that is not CSV, a malformed row or a bad value all
-become one readable error that names the file and the offending cells.
+become one readable error that names the file and the offending cells. Two
+common slips get a hint: a file saved with another delimiter (``;`` from a
+European Excel, tabs from a TSV export) and a file in another encoding
+(UTF-16 "Unicode text"; re-save as UTF-8). Factor tables remember the file
+they came from (``frame.attrs["source"]``), so problems found in them later
+are reported under that file's name.
 
 Formats
 -------
@@ -43,27 +48,82 @@ __all__ = [
 PathLike = str | os.PathLike[str]
 
 
+_RESAVE = "re-save it as UTF-8 CSV (Excel: 'CSV UTF-8 (comma delimited)')"
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+_DELIMITERS = {";": "semicolon (';')", "\t": "tab", "|": "pipe ('|')"}
+
+
+def _decode(raw: bytes, label: str) -> str:
+    """UTF-8 text of a file, or a DataError that says which encoding it has and what to do."""
+    for bom, encoding in _BOMS.items():
+        if raw.startswith(bom):
+            raise DataError([f"{label} is {encoding} text, not UTF-8; {_RESAVE}"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            [f"{label} is not UTF-8 text ({exc.reason} at byte {exc.start}); {_RESAVE}"]
+        ) from None
+
+
+def _check_text(text: str, label: str) -> None:
+    """Refuse NUL bytes and other delimiters with a hint."""
+    if "\x00" in text:
+        # ASCII text in UTF-16 without a byte-order mark: every other byte is NUL.
+        hint = (
+            f"it looks like UTF-16 text without a byte-order mark; {_RESAVE}"
+            if text.count("\x00") * 3 >= len(text)
+            else "it is not a CSV text file"
+        )
+        raise DataError([f"the file contains NUL bytes; {hint}"], source=label)
+    header = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    if "," in header:
+        return
+    for sep, name in _DELIMITERS.items():
+        if sep in header:
+            raise DataError(
+                [
+                    f"the header line has no comma but {header.count(sep)} {name} separator(s): "
+                    f"the file looks {name}-delimited; save it comma-separated (in Excel: "
+                    "'CSV UTF-8 (comma delimited)'), e.g. pandas.read_csv(path, "
+                    f"sep={sep!r}).to_csv(path, index=False)"
+                ],
+                source=label,
+            )
+
+
 def read_csv_frame(path: PathLike | io.StringIO) -> pd.DataFrame:
-    """Read a CSV as text cells (no type guessing) or raise a :class:`DataError`."""
+    r"""Read a CSV as text cells (no type guessing) or raise a :class:`DataError`.
+
+    Examples
+    --------
+    >>> read_csv_frame(io.StringIO("llm;ARC\nA;50\n"))
+    Traceback (most recent call last):
+    ...
+    bayes_cpp.exceptions.DataError: 1 problem found in <text>:
+      - the header line has no comma but 1 semicolon (';') separator(s): ...
+    """
     label = "<text>" if isinstance(path, io.StringIO) else str(path)
     try:
         text = (
             path.getvalue()
             if isinstance(path, io.StringIO)
-            else Path(path).read_bytes().decode("utf-8-sig")
+            else _decode(Path(path).read_bytes(), label)
         )
     except FileNotFoundError:
         raise DataError([f"file not found: {label}"]) from None
     except IsADirectoryError:
         raise DataError([f"{label} is a directory, not a CSV file"]) from None
-    except UnicodeDecodeError as exc:
-        raise DataError([f"{label} is not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except OSError as exc:
         raise DataError([f"cannot read {label}: {exc.strerror or exc}"]) from None
     if not text.strip():
         raise DataError(["the file is empty"], source=label)
-    if "\x00" in text:
-        raise DataError(["the file contains NUL bytes; it is not a CSV text file"], source=label)
+    _check_text(text, label)
     try:
         raw = pd.read_csv(
             io.StringIO(text.lstrip("\ufeff")),
@@ -155,9 +215,11 @@ def read_llm_factors_csv(path: PathLike, *, name_column: str | None = None) -> p
     converts and validates them.
     """
     frame = read_csv_frame(path)
-    return _index_by(
+    out = _index_by(
         frame, name_column or (dims.LLM if dims.LLM in frame.columns else None), dims.LLM, path
     )
+    out.attrs["source"] = str(path)
+    return out
 
 
 def read_task_factors_csv(
@@ -188,6 +250,7 @@ def read_task_factors_csv(
         frame.index.name = dims.TASK
         frame.columns = [str(c).strip() for c in frame.columns]
         frame = frame.rename(columns=rename)
+        frame.attrs["source"] = str(path)
         return frame
     if orientation != "task_rows":
         raise DataError(
@@ -195,8 +258,9 @@ def read_task_factors_csv(
         )
     out = _index_by(
         frame, name_column or (dims.TASK if dims.TASK in frame.columns else None), dims.TASK, path
-    )
-    return out.rename(columns=rename)
+    ).rename(columns=rename)
+    out.attrs["source"] = str(path)
+    return out
 
 
 def _index_by(frame: pd.DataFrame, column: str | None, name: str, path: PathLike) -> pd.DataFrame:

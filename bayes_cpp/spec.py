@@ -451,6 +451,10 @@ def load_spec(spec: str | Path | Mapping[str, Any] | ModelSpec) -> ModelSpec:
         record = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"spec file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec file {path} is not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"spec file {path} is not valid TOML: {exc}") from None
     record.setdefault("name", path.stem)

@@ -133,7 +133,7 @@ def sbc_layout(
     ... )
     (10, 5, True)
     """
-    from bayes_cpp.simulate import simulate
+    from bayes_cpp.simulation import simulate
 
     return simulate(
         n_llms,

@@ -34,7 +34,9 @@ def main(checkout: str) -> None:
     sim = bc.simulate(40, 12, rank=2, n_families=8, n_categories=3, density=0.5, random_seed=11)
     est = bc.BayesCPP(random_seed=1, draws=300, tune=300, chains=2).fit(sim.data)
     post = est.idata_["posterior"].to_dataset()
-    print("posterior", _hash(b"".join(np.ascontiguousarray(post[v]).tobytes() for v in sorted(post))))
+    print(
+        "posterior", _hash(b"".join(np.ascontiguousarray(post[v]).tobytes() for v in sorted(post)))
+    )
     print("predict", _hash(est.predict(random_seed=5).values))
     family = sim.data.families[0]
     scores = {"task-00": 50.0, "task-01": 40.0}

@@ -132,14 +132,12 @@ def _run(kind: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]
         result: dict[str, Any] = {"returncode": proc.returncode}
     else:
         code = (
-            "import json, resource, sys; sys.path.insert(0, %r); import speed; "
-            "r = speed._child(%r, json.loads(%r)); "
+            f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import speed; "
+            f"r = speed._child({kind!r}, json.loads({json.dumps(args)!r})); "
             "r['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
             "print('RESULT ' + json.dumps(r))"
-        ) % (str(HERE), kind, json.dumps(args))
-        proc = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True
         )
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if not lines:
             raise RuntimeError(f"{kind} {args} failed:\n{proc.stderr[-3000:]}")
@@ -186,7 +184,10 @@ def _table(results: dict[str, Any]) -> str:
     lines = [head, "|" + "---|" * 11]
     for name, r in results["scenarios"].items():
         w = r["runs"]["warm"]
-        med = lambda key: statistics.median(x[key] for x in w) if key in w[0] else float("nan")  # noqa: E731
+
+        def med(key: str, w: list[dict[str, Any]] = w) -> float:
+            return statistics.median(x[key] for x in w) if key in w[0] else float("nan")
+
         lines.append(
             f"| {name} | {r['cold_wall_s']:.1f} | {r['warm_wall_s']:.2f} | {med('fit_s'):.1f} | "
             f"{med('n_gradients'):,.0f} | {med('gradient_us'):.1f} | {med('ess_per_1k_gradients'):.2f} | "

@@ -15,7 +15,7 @@ from bayes_cpp.evaluation.baselines import (
     make_baseline,
 )
 from bayes_cpp.exceptions import DataError, NotFittedError, SpecError
-from bayes_cpp.simulate import simulate
+from bayes_cpp.simulation import simulate
 
 NAMES = [
     "global-mean",

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bayes_cpp.cli import main
@@ -49,7 +52,7 @@ def test_predict_and_diagnose_from_saved_fit(mock_fitted, tmp_path, capsys):
     assert len(text) == 1 + mock_fitted.data_.n_tasks
     code = main(["diagnose", "--fit", str(path)])
     out = capsys.readouterr().out
-    assert code in (0, 1)
+    assert code == 3  # prior draws (the mock sampler) fail the bulk-ESS check
     assert "r_hat" in out
 
 
@@ -88,3 +91,283 @@ def test_evaluate_unknown_method_is_an_error(sim, tmp_path, capsys):
     args = ["evaluate", "--scores", str(scores), "--task-factors", str(tasks)]
     assert main([*args, "--methods", "oracle"]) == 2
     assert "unknown method 'oracle'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------ failing cleanly
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    # evaluate's default checkpoint folder lives in the cache: keep it in the test's folder.
+    monkeypatch.setenv("BAYES_CPP_CACHE", str(tmp_path / "cache"))
+
+
+def _csvs(sim, tmp_path):
+    scores, llms, tasks = tmp_path / "scores.csv", tmp_path / "llms.csv", tmp_path / "tasks.csv"
+    sim.data.to_wide().to_csv(scores)
+    sim.data.llms.to_csv(llms)
+    sim.data.tasks.to_csv(tasks)
+    return [
+        "--scores",
+        str(scores),
+        "--llm-factors",
+        str(llms),
+        "--task-factors",
+        str(tasks),
+    ]
+
+
+def _refuse_fitting(monkeypatch):
+    from bayes_cpp import BayesCPP
+
+    def fit(*args, **kwargs):
+        raise AssertionError("the CLI started fitting")
+
+    monkeypatch.setattr(BayesCPP, "fit", fit)
+
+
+def test_fit_checks_its_output_before_fitting(sim, tmp_path, capsys, monkeypatch):
+    _refuse_fitting(monkeypatch)
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    assert main(["fit", *_csvs(sim, tmp_path), "--out", str(folder)]) == 2
+    assert f"--out {folder} is a directory" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["fit", *_csvs(sim, tmp_path), "--out", str(blocker / "fit.nc")]) == 2
+    assert f"{blocker} is not a directory" in capsys.readouterr().err
+    # A bad spec also fails before the data is read or anything is fitted.
+    assert (
+        main(["fit", *_csvs(sim, tmp_path), "--out", str(tmp_path / "f.nc"), "--spec", "nope"]) == 2
+    )
+    assert "error:" in capsys.readouterr().err
+
+
+def test_predict_prob_outside_0_1_is_a_usage_error(mock_fitted, tmp_path, capsys):
+    path = tmp_path / "fit.nc"
+    mock_fitted.save(path)
+    for prob in ("1.5", "0", "nan", "ninety"):
+        assert main(["predict", "--fit", str(path), "--prob", prob]) == 2
+        err = capsys.readouterr().err
+        assert "--prob" in err
+        assert "Traceback" not in err
+    assert main(["predict", "--fit", str(path), "--kind", "bogus"]) == 2
+    assert "invalid choice: 'bogus'" in capsys.readouterr().err
+
+
+def test_saved_diagnostics_are_shown_on_predict(mock_fitted, tmp_path, capsys):
+    path = tmp_path / "fit.nc"
+    mock_fitted.save(path)
+    assert main(["predict", "--fit", str(path), "--llm", "llm-000", "--task", "task-00"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {path}: FAILED convergence checks: max r_hat ")
+    assert "its predictions may be wrong" in err
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(sim, tmp_path, capsys, monkeypatch):
+    import bayes_cpp.evaluation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bayes_cpp.evaluation, "evaluate", interrupted)
+    code = main(["evaluate", *_csvs(sim, tmp_path), "--methods", "task-mean", "--no-progress"])
+    assert code == 130
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("interrupted; the finished fits are saved in ")
+
+
+_SLOW_EVALUATE = """
+import sys, time
+from bayes_cpp.cli import main
+from bayes_cpp.evaluation import PointMethod
+run = PointMethod.run
+def slow(self, split, full, seed):
+    out = run(self, split, full, seed)
+    print("ran", split.label, flush=True)
+    time.sleep(0.3 if split.seed == 0 else 120)
+    return out
+PointMethod.run = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_real_sigint_during_evaluate_keeps_the_finished_fits(sim, tmp_path, capsys):
+    import os
+    import signal
+
+    from tests.conftest import REPO
+
+    checkpoint = tmp_path / "run.jsonl"
+    args = ["evaluate", *_csvs(sim, tmp_path), "--methods", "task-mean", "--seeds", "3"]
+    args += ["--no-progress", "--checkpoint", str(checkpoint)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(
+        [sys.executable, "-c", _SLOW_EVALUATE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("ran holdout=0.05 seed=0")
+        assert proc.stdout.readline().startswith("ran holdout=0.05 seed=1")  # seed 0 is saved
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        f"interrupted; the finished fits are saved in {checkpoint}: run the same command to resume"
+    ]
+    saved = [json.loads(line) for line in checkpoint.read_text().splitlines()[1:]]
+    assert [r["split"] for r in saved] == ["holdout=0.05 seed=0"]
+    # The same command resumes: it says so and runs only the two missing splits.
+    out = tmp_path / "resumed.json"
+    assert main([*args, "--json", str(out)]) == 0
+    assert f"warning: resumed: 1 finished results were read from {checkpoint}" in (
+        capsys.readouterr().err
+    )
+    fresh = tmp_path / "fresh.json"
+    assert main([*args[:-2], "--no-checkpoint", "--json", str(fresh)]) == 0
+    assert json.loads(out.read_text())["per_split"] == json.loads(fresh.read_text())["per_split"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "hint"),
+    [
+        ("llm;ARC;MMLU\na;50;60\nb;55;65\n", "utf-8", "looks semicolon (';')-delimited"),
+        ("llm\tARC\tMMLU\na\t50\t60\n", "utf-8", "looks tab-delimited"),
+        ("llm,ARC,MMLU\na,50,60\n", "utf-16", "is UTF-16 text, not UTF-8; re-save it as UTF-8"),
+    ],
+)
+def test_other_delimiters_and_encodings_get_a_hint(tmp_path, capsys, text, encoding, hint):
+    path = tmp_path / "scores.csv"
+    path.write_bytes(text.encode(encoding))
+    assert main(["fit", "--scores", str(path), "--out", str(tmp_path / "f.nc")]) == 2
+    err = capsys.readouterr().err
+    assert hint in err
+    assert "Traceback" not in err
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from bayes_cpp.cli import build_parser
+
+    parser = build_parser()
+    (subactions,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(subactions.choices) == {
+        "datasets",
+        "specs",
+        "fit",
+        "predict",
+        "diagnose",
+        "evaluate",
+    }
+    for name, sub in subactions.choices.items():
+        text = "".join(sub.format_help().split())  # help wraps lines, even inside defaults
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings} has no help"
+            if action.default not in (None, False):
+                assert f"(default:{action.default})" in text, (name, action.option_strings)
+
+
+def test_dataset_and_file_options_do_not_mix(sim, tmp_path, capsys, monkeypatch):
+    _refuse_fitting(monkeypatch)
+    args = ["fit", "--dataset", "cpp-crowdsourced", "--out", str(tmp_path / "f.nc")]
+    assert main([*args, "--llm-factors", "x.csv"]) == 2
+    assert "--llm-factors apply to --scores, not to --dataset" in capsys.readouterr().err
+    assert main([*args, *_csvs(sim, tmp_path)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+# ------------------------------------------------------ evaluate on CSVs
+def test_evaluate_records_inputs_and_names_them(sim, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    args = ["evaluate", *_csvs(sim, tmp_path), "--methods", "task-mean", "--seeds", "3-4"]
+    args += ["--holdout", "0.2", "--json", str(out), "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "random on scores.csv: 2 splits" in printed
+    assert "None" not in printed
+    settings = json.loads(out.read_text())["settings"]
+    assert settings["seeds"] == [3, 4]
+    import hashlib
+
+    records = {r["role"]: r for r in settings["inputs"]}
+    assert set(records) == {"scores", "llm_factors", "task_factors"}
+    for record in records.values():
+        content = Path(record["path"]).read_bytes()
+        assert record["sha256"] == hashlib.sha256(content).hexdigest()
+    # The default checkpoint is removed once the run is complete.
+    assert not list((tmp_path / "cache" / "evaluate").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("seeds", "expected"),
+    [("2", 2), ("5-7", [5, 6, 7]), ("0,3,7", [0, 3, 7]), (" 4 - 4 ", [4])],
+)
+def test_seeds_accept_a_count_a_range_or_a_list(seeds, expected):
+    from bayes_cpp.cli import build_parser
+
+    args = build_parser().parse_args(["evaluate", "--dataset", "x", "--seeds", seeds])
+    assert args.seeds == expected
+
+
+@pytest.mark.parametrize("seeds", ["0", "7-5", "1,1", "a", "-3", "1e3", "99999999999", "1,,2"])
+def test_bad_seeds_are_usage_errors(seeds, capsys):
+    assert main(["evaluate", "--dataset", "x", "--seeds", seeds]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_aggregate_option_combines_duplicate_rows(sim, tmp_path, capsys):
+    long = sim.data.scores
+    doubled = pd.concat([long, long.assign(score=long["score"] * 0.5)], ignore_index=True)
+    path = tmp_path / "long.csv"
+    doubled.to_csv(path, index=False)
+    args = ["evaluate", "--scores", str(path), "--long", "--methods", "task-mean", "--seeds", "1"]
+    args += ["--no-progress"]
+    assert main(args) == 2
+    assert "pass aggregate='mean'" in capsys.readouterr().err
+    assert main([*args, "--aggregate", "mean"]) == 0
+    captured = capsys.readouterr()
+    assert "combined with 'mean'" in captured.err
+    assert captured.err.startswith("warning: ")
+
+
+def test_evaluate_marks_unconverged_fits_on_stderr_and_strict_exits_3(
+    sim, tmp_path, capsys, mock_sampling
+):
+    args = ["evaluate", *_csvs(sim, tmp_path), "--methods", "hbmf,task-mean", "--seeds", "1"]
+    args += ["--draws", "30", "--tune", "5", "--chains", "2", "--no-progress"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "| hbmf ⚠ |" in captured.out
+    warnings_ = [line for line in captured.err.splitlines() if line.startswith("warning: hbmf:")]
+    assert len(warnings_) == 1
+    assert "1 of 1 fits failed the convergence checks" in warnings_[0]
+    assert main([*args, "--strict"]) == 3
+    assert (
+        main(
+            [
+                "evaluate",
+                *_csvs(sim, tmp_path),
+                "--methods",
+                "task-mean",
+                "--seeds",
+                "1",
+                "--no-progress",
+                "--strict",
+            ]
+        )
+        == 0
+    )
+
+
+def test_fit_warns_on_stderr_when_the_fit_fails_its_checks(sim, tmp_path, capsys, mock_sampling):
+    out = tmp_path / "fit.nc"
+    args = ["fit", *_csvs(sim, tmp_path), "--out", str(out), "--draws", "20", "--tune", "5"]
+    assert main([*args, "--chains", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "diagnostics: FAILED convergence checks" in captured.out  # the repr
+    assert captured.err.startswith("warning: the fit FAILED convergence checks: max r_hat ")
+    assert "bulk ESS < 400" in captured.err
+    assert out.is_file()

@@ -976,3 +976,45 @@ def test_unit_scale_with_offset_bounds() -> None:
     np.testing.assert_allclose(
         data.from_unit([1.0, 0.0, 0.5], ["ppl", "ppl", "acc"]), [2.0, 22.0, 30.0]
     )
+
+
+def test_warns_fraction_scores_under_percent_bounds_from_the_task_table() -> None:
+    frame = long_frame([("a", "x", 55.0), ("b", "x", 75.0), ("a", "y", 0.5), ("b", "y", 0.6)])
+    tasks = pd.DataFrame({"category": ["r", "r"], "lo": [0, 0], "hi": [100, 100]}, index=["x", "y"])
+    with pytest.warns(DataWarning) as record:
+        CollaborativeData(frame, tasks=tasks)
+    assert [str(w.message) for w in record] == [
+        "task 'y' has every score <= 1 although the task table gives bounds 0..100: if its "
+        "scores are fractions, set hi = 1 for it (or give the scores in the table's units)"
+    ]
+    # Fraction bounds, or a single small score, are fine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CollaborativeData(frame, tasks=tasks.assign(hi=[100, 1]))
+        CollaborativeData(frame.iloc[:3], tasks=tasks)
+
+
+def test_design_skips_empty_default_columns_silently_and_warns_on_given_useless_ones() -> None:
+    from bayes_cpp import load_spec
+    from bayes_cpp.features import build_design
+
+    spec = load_spec("hbmf")
+    frame = long_frame([("a", "x", 55.0), ("b", "x", 75.0), ("a", "y", 40.0)])
+    # No shots column given: the task table still has an empty one; nothing to warn about.
+    data = CollaborativeData(
+        frame, tasks=pd.DataFrame({"category": ["r", "s"]}, index=["x", "y"]), score_range=(0, 100)
+    )
+    assert data.tasks["shots"].isna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        design = build_design(spec.task_features, data.tasks, side="task")
+    assert design.names == []
+    # A given column that cannot be used is reported.
+    llms = pd.DataFrame({"family": ["f", "g"], "params_b": [0.0, -1.0]}, index=["a", "b"])
+    with pytest.warns(
+        DataWarning, match=r"column 'params_b'\) has 0 distinct usable value\(s\) after its log"
+    ):
+        build_design(spec.llm_features, llms, side="llm")
+    constant = pd.DataFrame({"family": ["f", "g"], "params_b": [7.0, 7.0]}, index=["a", "b"])
+    with pytest.warns(DataWarning, match="has 1 distinct usable value"):
+        build_design(spec.llm_features, constant, side="llm")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_cpp import BayesCPP, DataError, NotFittedError, Prior, SpecError
+from bayes_cpp import BayesCPP, DataError, DataWarning, NotFittedError, Prior, SpecError
 
 
 def test_init_stores_params_only():
@@ -96,7 +98,9 @@ def test_forecast_contract(mock_fitted, sim):
         mock_fitted.forecast(fam, factors={"param_b": 1.0})
     with pytest.raises(DataError, match="unknown task 'nope'"):
         mock_fitted.forecast(fam, scores={"nope": 50.0})
-    with pytest.raises(DataError, match="outside the tasks' bounds"):
+    with pytest.raises(
+        DataError, match=r"known score 150 for task 'task-00' is outside its bounds 0\.\.100"
+    ):
         mock_fitted.forecast(fam, scores={"task-00": 150.0})
 
 
@@ -126,6 +130,13 @@ def test_repr_of_fitted(mock_fitted):
     assert "24 LLMs x 8 tasks" in text
     assert "sampler: nutpie" in text
     assert "diagnostics:" in text
+    # 80 prior draws cannot reach the bulk-ESS target: the repr says the fit failed and why.
+    report = mock_fitted.diagnose(warn=False)
+    assert not report.ok
+    assert "FAILED convergence checks" in text
+    assert f"min bulk ESS {report.min_ess_bulk:.0f} (limit 400)" in text
+    assert f"max r_hat {report.max_rhat:.3f} (limit 1.01)" in text
+    assert "may be wrong" in text
 
 
 def test_predictive_sd_shrinks_towards_the_bounds(mock_fitted):
@@ -139,3 +150,101 @@ def test_predictive_sd_shrinks_towards_the_bounds(mock_fitted):
     ratio = (sd / sigma[:, None, :]).ravel()
     distance = np.abs(mean - 0.5).ravel()
     assert ratio[np.argmax(distance)] <= ratio[np.argmin(distance)]
+
+
+# ------------------------------------------------- forecast input checks
+def test_family_one_letter_off_warns_and_is_a_new_family(mock_fitted):
+    with pytest.warns(
+        DataWarning, match=r"family 'famly-00' is not in the fit \(did you mean 'family-00'\?\)"
+    ):
+        typo = mock_fitted.forecast("famly-00", factors={"params_b": 7.0}, random_seed=1)
+    new = mock_fitted.forecast(None, factors={"params_b": 7.0}, random_seed=1)
+    known = mock_fitted.forecast("family-00", factors={"params_b": 7.0}, random_seed=1)
+    xr.testing.assert_identical(typo, new)  # Bambi-style: an unknown family is a new one
+    assert not np.allclose(typo.values, known.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mock_fitted.forecast("brand-new-lab", factors={"params_b": 7.0})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0.0, r"params_b = 0 must be > 0 \(the model uses log\(params_b\)\); leave it out"),
+        (-3.0, r"params_b = -3 must be > 0"),
+        (float("nan"), r"params_b is NaN; leave it out if it is unknown"),
+        (float("inf"), r"params_b = inf is not finite"),
+        ("7B", r"params_b = '7B' must be a number"),
+    ],
+)
+def test_log_factor_outside_its_domain_raises(mock_fitted, value, message):
+    with pytest.raises(DataError, match=message):
+        mock_fitted.forecast("family-00", factors={"params_b": value})
+
+
+def test_factor_far_outside_the_training_range_warns(mock_fitted, sim):
+    top = float(sim.data.llms["params_b"].max())
+    with pytest.warns(
+        DataWarning, match=r"params_b = 1e\+09 lies [0-9.]+ sd .* beyond the training range"
+    ):
+        mock_fitted.forecast("family-00", factors={"params_b": 1e9})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mock_fitted.forecast("family-00", factors={"params_b": 3 * top})  # near the data
+
+
+def test_known_scores_must_be_finite_numbers(mock_fitted):
+    for bad in (float("nan"), float("inf"), "50", None):
+        with pytest.raises(
+            DataError, match=r"known score .* for task 'task-00' is not a finite number"
+        ):
+            mock_fitted.forecast("family-00", scores={"task-00": bad})
+
+
+def test_fraction_looking_known_score_on_a_percent_task_warns(mock_fitted, sim):
+    low = sim.data.scores.groupby("task")["score"].min()
+    # task-00: 4-way choice (chance 25); task-03: free-form (chance 0).
+    with pytest.warns(
+        DataWarning,
+        match=rf"known score 0.6 for task 'task-00' \(bounds 0..100\) is below its chance level 25 "
+        rf"and below every training score \(min {low['task-00']:g}\): if it is a fraction, give 60",
+    ):
+        mock_fitted.forecast("family-00", scores={"task-00": 0.6})
+    with pytest.warns(DataWarning, match=r"task 'task-03' .* below every training score"):
+        mock_fitted.forecast("family-00", scores={"task-03": 0.6})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mock_fitted.forecast("family-00", scores={"task-00": 60.0, "task-03": 2.0})
+
+
+def test_forecast_task_inputs_are_checked(mock_fitted):
+    with pytest.warns(
+        DataWarning, match=r"category 'Category-0' is not in the fit \(did you mean 'category-0'"
+    ):
+        mock_fitted.forecast_task("Category-0", chance=0.25)
+    with pytest.raises(
+        DataError, match=r"shots = -2 must be > -1 \(the model uses log1p\(shots\)\)"
+    ):
+        mock_fitted.forecast_task("category-0", factors={"shots": -2})
+    with pytest.raises(
+        DataError, match=r"known score nan for LLM 'llm-001' is not a finite number"
+    ):
+        mock_fitted.forecast_task("category-0", scores={"llm-001": float("nan")})
+    with pytest.warns(
+        DataWarning, match=r"known score 0.3 for LLM 'llm-001' .* below its chance level 25"
+    ):
+        mock_fitted.forecast_task("category-0", scores={"llm-001": 0.3}, chance=0.25)
+    with pytest.raises(DataError, match=r"need finite lo < hi and 0 <= chance < 1"):
+        mock_fitted.forecast_task("category-0", lo=float("nan"))
+    with pytest.raises(DataError, match=r"lo, hi and chance must be numbers"):
+        mock_fitted.forecast_task("category-0", chance="a quarter")
+
+
+def test_bad_kind_is_a_spec_error(mock_fitted):
+    for call in (
+        lambda: mock_fitted.predict(kind="bogus"),
+        lambda: mock_fitted.forecast("family-00", kind="bogus"),
+        lambda: mock_fitted.forecast_task("category-0", kind="bogus"),
+    ):
+        with pytest.raises(SpecError, match="kind must be 'score' or 'mean', not 'bogus'"):
+            call()

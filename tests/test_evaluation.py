@@ -292,6 +292,18 @@ def test_bayes_method_conditions_newcomers_and_reuses_fit(dense, mock_sampling):
     assert described["params"]["draws"] == 30
 
 
+def test_newcomers_from_the_table_use_training_semantics(dense, mock_sampling):
+    # A leaderboard's 0 parameter count means "unknown": the harness passes it as
+    # missing (as a fit does), not as the error a user's forecast(params_b=0) gets.
+    llms = dense.llms
+    llms.loc["llm-004", "params_b"] = 0.0
+    data = CollaborativeData(dense.scores, llms, dense.tasks)
+    method = make_method("hbmf", draws=30, tune=5, chains=2)
+    (split,) = make_splits(data, "llm-holdout", k=2, seeds=[0], llms=["llm-004"])
+    pred, _ = method.run(split, data, 0)
+    assert np.isfinite(pred.draws).all()
+
+
 def test_evaluate_needs_a_method(sim):
     with pytest.raises(SpecError, match="evaluate needs at least one method"):
         evaluate(sim.data, methods=[], progress=False)

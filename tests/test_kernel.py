@@ -41,12 +41,15 @@ def _sparse(data):
     return data.with_scores(scores[keep])
 
 
-CASES = [(name, None, 0) for name in available_specs()] + [
-    ("hbmf", {"rank": 1}, 0),
-    ("hbmf", {"rank": 3}, 0),
-    ("hbmf", {"priors": EXOTIC}, 0),
-    ("hbmf", {"noise_scaling": "constant"}, 1),
-    ("hbmf_robust", {"rank": 3}, 1),
+# Two cases in the fast suite cover every code path (features, hierarchy, anchors,
+# centered and non-centered rows, Student-t, every prior); the rest run as slow.
+_slow = pytest.mark.slow
+CASES = [
+    ("hbmf", None, 0),
+    ("hbmf_robust", {"rank": 3, "priors": EXOTIC}, 1),
+    *(pytest.param(name, None, 0, marks=_slow) for name in available_specs() if name != "hbmf"),
+    pytest.param("hbmf", {"rank": 1}, 0, marks=_slow),
+    pytest.param("hbmf", {"noise_scaling": "constant"}, 1, marks=_slow),
 ]
 
 
@@ -82,7 +85,10 @@ def test_kernel_equals_the_pymc_graph(data, name, changes, sparse):
         expected = sum(float(np.sum(t)) for t in logp(point))
         # PyTensor's log-odds Jacobian differs from the exact one by ~2e-8 per share.
         assert value == pytest.approx(expected, abs=1e-6)
-        np.testing.assert_allclose(grad, dlogp(point), rtol=1e-7, atol=1e-8)
+        expected_grad = dlogp(point)
+        # Both sum terms of very different sizes; compare relative to the largest.
+        scale = max(1.0, float(np.abs(expected_grad).max()))
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-7, atol=1e-8 * scale)
         got = K.expand(layout, theta)
         for n, ref in zip(names, values(point), strict=True):
             np.testing.assert_allclose(

@@ -87,7 +87,7 @@ def test_no_module_touches_private_members_of_the_estimator():
 LAYERS = [
     {"dims", "exceptions", "_version", "_validation", "seeds", "equations"},
     {"_tables", "spec"},
-    {"data", "features", "readers", "datasets", "simulate"},
+    {"data", "features", "readers", "datasets", "simulation"},
     {"inputs", "kernel"},
     {"predictor", "inference", "graph", "diagnostics"},
     {"persistence"},

@@ -1,10 +1,15 @@
-"""save/load: one netCDF file, JSON attrs, atomic, clear errors, fresh-process identical."""
+"""save/load: one netCDF file, JSON attrs, checksums, atomic, clear errors, fresh-process identical."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -12,6 +17,8 @@ import pytest
 import xarray as xr
 
 from bayes_cpp import BayesCPP, IncompatibleFileError
+from bayes_cpp.persistence import SCHEMA_VERSION, load_fit
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +46,21 @@ def test_roundtrip_same_params_groups_predictions(mock_fitted, saved):
 def test_attrs_are_json_with_schema_version(saved):
     with h5py.File(saved, "r") as f:
         attrs = dict(f.attrs)
-    assert np.asarray(attrs["schema_version"]).item() == 1
+    assert np.asarray(attrs["schema_version"]).item() == SCHEMA_VERSION == 2
     params = json.loads(attrs["params"])
     assert params["spec"]["name"] == "hbmf"
     assert json.loads(attrs["sampler_config"])["sampler"] == "nutpie"
+
+
+def test_diagnostics_are_recorded_in_the_file(mock_fitted, saved):
+    with h5py.File(saved, "r") as f:
+        stored = json.loads(f.attrs["diagnostics"])
+    expected = mock_fitted.diagnose(warn=False).to_dict()
+    assert stored == json.loads(json.dumps(expected))
+    assert stored["ok"] is False
+    assert any("bulk ESS" in p for p in stored["problems"])
+    assert BayesCPP.load(saved).saved_diagnostics_ == stored
+    assert mock_fitted.saved_diagnostics_ is None  # only a loaded fit has a stored record
 
 
 def test_fresh_process_gives_identical_predictions(mock_fitted, saved, tmp_path):
@@ -89,5 +107,185 @@ def test_other_schema_version_is_refused(tmp_path, saved):
     other.write_bytes(saved.read_bytes())
     with h5py.File(other, "r+") as f:
         f.attrs["schema_version"] = 99
-    with pytest.raises(IncompatibleFileError, match=r"schema_version 99.*reads 1"):
+    with pytest.raises(IncompatibleFileError, match=r"schema_version 99.*reads 2"):
         BayesCPP.load(other)
+
+
+def _copy_with_attrs(saved, tmp_path, **attrs):
+    other = tmp_path / "edited.nc"
+    other.write_bytes(saved.read_bytes())
+    with h5py.File(other, "r+") as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    return other
+
+
+def test_schema_version_that_is_not_a_number_is_refused(tmp_path, saved):
+    other = _copy_with_attrs(saved, tmp_path, schema_version="abc")
+    with pytest.raises(IncompatibleFileError, match=r"schema_version 'abc' is not a version"):
+        BayesCPP.load(other)
+
+
+def test_version_1_files_are_refused_as_unverifiable(tmp_path, saved):
+    other = _copy_with_attrs(saved, tmp_path, schema_version=1)
+    with pytest.raises(IncompatibleFileError, match=r"schema_version 1 .*cannot be verified"):
+        BayesCPP.load(other)
+
+
+def _params(saved, **change):
+    with h5py.File(saved, "r") as f:
+        params = json.loads(f.attrs["params"])
+    return json.dumps({**params, **change})
+
+
+@pytest.mark.parametrize(
+    ("attr", "value", "message"),
+    [
+        ("params", "null", "'params' holds NoneType"),
+        ("params", "[1, 2]", "'params' holds list"),
+        ("params", "{not json", "'params' is not valid JSON"),
+        ("spec", "null", "'spec' holds NoneType"),
+        ("spec", '{"name": "x"}', r"checksum mismatch in the root attributes \(spec\)"),
+        ("spec", '{"rank": -1}', "stored configuration is invalid"),
+        ("llm_design", '{"features": 3}', "stored configuration is invalid"),
+        ("sampler_config", '{"draws": -1}', "stored configuration is invalid"),
+        ("sampler_config", '{"bogus": 1}', "stored configuration is invalid"),
+        ("random_seed", '"seven"', "'random_seed' holds str"),
+        ("checksums", "null", "'checksums' holds NoneType"),
+        ("checksums", "{}", "groups"),
+        ("diagnostics", "7", "'diagnostics' holds int"),
+    ],
+)
+def test_bad_json_attributes_are_incompatible_files(tmp_path, saved, attr, value, message):
+    other = _copy_with_attrs(saved, tmp_path, **{attr: value})
+    with pytest.raises(IncompatibleFileError, match=message):
+        BayesCPP.load(other)
+
+
+def test_params_with_an_extra_key_or_a_bad_value_are_incompatible(tmp_path, saved):
+    # Edited in the file: the checksum of the root attributes catches it.
+    other = _copy_with_attrs(saved, tmp_path, params=_params(saved, colour="red"))
+    with pytest.raises(IncompatibleFileError, match=r"root attributes \(params\)"):
+        BayesCPP.load(other)
+    # Built in memory (from_saved is public): the keys and values are checked.
+    record = load_fit(saved)
+    extra = dataclasses.replace(record, params={**record.params, "colour": "red"})
+    with pytest.raises(IncompatibleFileError, match="unknown key\\(s\\) 'colour'"):
+        BayesCPP.from_saved(extra)
+    bad = dataclasses.replace(record, params={**record.params, "draws": None})
+    with pytest.raises(IncompatibleFileError, match="saved parameters are invalid"):
+        BayesCPP.from_saved(bad)
+
+
+def test_changed_doubles_in_a_posterior_array_are_detected(tmp_path, saved):
+    other = tmp_path / "edited.nc"
+    other.write_bytes(saved.read_bytes())
+    with h5py.File(other, "r+") as f:
+        values = f["posterior/llm_bias"]
+        values[0, 0, :3] = values[0, 0, :3] + 1e-9
+    with pytest.raises(IncompatibleFileError, match=r"group 'posterior' .*llm_bias"):
+        BayesCPP.load(other)
+
+
+def test_changed_training_scores_are_detected(tmp_path, saved):
+    other = tmp_path / "edited.nc"
+    other.write_bytes(saved.read_bytes())
+    with h5py.File(other, "r+") as f:
+        score = f["bayes_cpp_data/score"]
+        first = np.flatnonzero(np.isfinite(score[...].ravel()))[0]
+        flat = score[...].ravel()
+        flat[first] = 0.0 if flat[first] else 1e-3
+        score[...] = flat.reshape(score.shape)
+    with pytest.raises(IncompatibleFileError, match=r"group 'bayes_cpp_data' .*score"):
+        BayesCPP.load(other)
+
+
+@pytest.fixture(scope="module")
+def big_saved(sim, tmp_path_factory):
+    from tests.conftest import mocked_sampling
+
+    with mocked_sampling():
+        est = BayesCPP(draws=1000, tune=10, chains=2, random_seed=3).fit(sim.data)
+    path = tmp_path_factory.mktemp("big") / "big.nc"
+    est.save(path)
+    return path
+
+
+def _zeroed(raw: bytes, start: int, path):
+    damaged = bytearray(raw)
+    damaged[start : start + 200_000] = bytes(200_000)
+    path.write_bytes(bytes(damaged))
+    return path
+
+
+def test_zeroed_200kb_of_array_data_mid_file_is_caught_by_the_checksum(tmp_path, big_saved):
+    raw = big_saved.read_bytes()
+    with h5py.File(big_saved, "r") as f:
+        # The posterior array nearest the middle of the file that holds 200 KB.
+        candidates = [d for d in f["posterior"].values() if d.id.get_storage_size() > 201_000]
+        target = min(candidates, key=lambda d: abs(d.id.get_offset() - len(raw) / 2))
+        start, name = target.id.get_offset() + 1000, target.name.split("/")[-1]
+    assert 0.2 < start / len(raw) < 0.8  # mid-file
+    path = _zeroed(raw, start, tmp_path / "zeroed.nc")
+    with pytest.raises(IncompatibleFileError, match=f"group 'posterior' .*{name}"):
+        BayesCPP.load(path)
+
+
+def test_zeroed_block_anywhere_is_never_loaded_silently(tmp_path, big_saved):
+    raw = big_saved.read_bytes()
+    for start in range(0, len(raw) - 200_000, len(raw) // 9):
+        # Array data fails its checksum; metadata fails HDF5's own checks.
+        with pytest.raises(IncompatibleFileError):
+            BayesCPP.load(_zeroed(raw, start, tmp_path / f"zeroed-{start}.nc"))
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_saved_file_mode_follows_the_umask(mock_fitted, tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        path = mock_fitted.save(tmp_path / "fit.nc")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+_SAVE_LOOP = """
+import sys
+from bayes_cpp import BayesCPP
+est = BayesCPP.load(sys.argv[1])
+print("ready", flush=True)
+while True:
+    est.save(sys.argv[2])
+"""
+
+
+def test_sigkill_during_save_leaves_the_previous_file_loadable(big_saved, tmp_path):
+    target = tmp_path / "fit.nc"
+    target.write_bytes(big_saved.read_bytes())
+    before = BayesCPP.load(target).predict(random_seed=1)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    torn = 0
+    for attempt in range(3):
+        with subprocess.Popen(
+            [sys.executable, "-c", _SAVE_LOOP, str(big_saved), str(target)],
+            stdout=subprocess.PIPE,
+            env=env,
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == b"ready"
+            # Wait until a save is under way (its temporary file exists), then kill -9.
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob(".fit.nc.*.tmp")):
+                assert time.monotonic() < deadline, "the subprocess never started a save"
+                time.sleep(0.001)
+            time.sleep(0.005 * attempt)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        loaded = BayesCPP.load(target)  # the old file or a complete new one, never a torn one
+        xr.testing.assert_identical(loaded.predict(random_seed=1), before)
+        leftovers = list(tmp_path.glob(".fit.nc.*.tmp"))  # the killed save's partial file
+        torn += bool(leftovers)
+        for p in leftovers:
+            p.unlink()
+    assert torn >= 1  # at least one kill landed mid-save

@@ -309,8 +309,70 @@ def test_malformed_csv(tmp_path: Path, text: str, problem: str) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     path = write(tmp_path, "llm,task,score\nmodèle,x,1\n", encoding="latin-1")
     assert problems_of(read_long_csv, path) == (
-        f"{path} is not UTF-8 text (invalid continuation byte at byte 18)",
+        f"{path} is not UTF-8 text (invalid continuation byte at byte 18); re-save it as UTF-8 "
+        "CSV (Excel: 'CSV UTF-8 (comma delimited)')",
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "what"),
+    [("utf-16", "UTF-16"), ("utf-32", "UTF-32"), ("utf-16-le", "UTF-16 text without a byte-order")],
+)
+@pytest.mark.parametrize(
+    "reader", [read_wide_csv, read_long_csv, read_llm_factors_csv, read_task_factors_csv]
+)
+def test_utf16_files_get_a_resave_hint(tmp_path: Path, encoding: str, what: str, reader) -> None:
+    path = write(tmp_path, "llm,task,score\na,x,1\n", encoding=encoding)
+    (problem,) = problems_of(reader, path)
+    assert what in problem
+    assert "re-save it as UTF-8" in problem
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon (';')"), ("\t", "tab")])
+@pytest.mark.parametrize(
+    "reader", [read_wide_csv, read_long_csv, read_llm_factors_csv, read_task_factors_csv]
+)
+def test_other_delimiters_get_a_hint(tmp_path: Path, sep: str, name: str, reader) -> None:
+    # A European Excel export: semicolons, decimal commas.
+    text = sep.join(["llm", "family", "params_b"]) + "\n" + sep.join(["a", "f", "7,5"]) + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        reader(path)
+    (problem,) = info.value.problems
+    assert info.value.source == str(path)
+    assert f"looks {name}-delimited" in problem
+    assert "save it comma-separated" in problem
+
+
+def test_problems_in_factor_tables_are_reported_under_their_file(tmp_path: Path) -> None:
+    scores = write(tmp_path, "llm,task,score\na,x,50\nb,x,60\n", name="scores.csv")
+    llms = write(tmp_path, "llm,family,params_b\na,f,seven\nb,f,13\n", name="llms.csv")
+    tasks = write(tmp_path, "task,category,chance\nx,r,2\n", name="tasks.csv")
+    with pytest.raises(DataError) as info:
+        read_long_csv(scores, llms=read_llm_factors_csv(llms))
+    assert info.value.source == str(llms)
+    assert info.value.problems == (
+        "LLM table, row 'a', column 'params_b': value 'seven' is not a number",
+    )
+    # Problems in two files: each line names its file, the header the score file.
+    with pytest.raises(DataError) as info:
+        read_long_csv(scores, llms=read_llm_factors_csv(llms), tasks=read_task_factors_csv(tasks))
+    assert info.value.source == str(scores)
+    assert info.value.problems == (
+        f"{llms}: LLM table, row 'a', column 'params_b': value 'seven' is not a number",
+        f"{tasks}: task 'x': chance level 2 must be in [0, 1) (a fraction of the lo..hi range, "
+        "e.g. 0.25 for 4-way multiple choice)",
+    )
+    # Warnings name the factor file too, and the tables forget the file once read.
+    good = write(tmp_path, "llm,family,size\na,f,\nb,,\n", name="llms2.csv")
+    with pytest.warns(DataWarning) as record:
+        data = read_long_csv(scores, llms=read_llm_factors_csv(good))
+    messages = [str(w.message) for w in record]
+    llm_messages = [m for m in messages if "LLM" in m]
+    assert len(llm_messages) == 2  # an empty factor, LLMs without a family
+    assert all(m.endswith(f"({good})") for m in llm_messages), messages
+    assert next(m for m in messages if "bounds not given" in m).endswith(f"({scores})")
+    assert data.llms.attrs == {}
 
 
 def test_trailing_empty_columns_are_ignored(tmp_path: Path) -> None:

@@ -102,3 +102,16 @@ def test_specs_resolve_by_name_outside_the_repo(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
     )
     assert out.stdout.strip() == "2"
+
+
+def test_unreadable_spec_files_are_spec_errors(tmp_path):
+    from bayes_cpp import SpecError, load_spec
+
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "mod\xe8le"\n'.encode("latin-1"))
+    with pytest.raises(SpecError, match="is not UTF-8 text"):
+        load_spec(latin)
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(SpecError, match="cannot read spec file"):
+        load_spec(folder)

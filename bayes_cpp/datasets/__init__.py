@@ -34,14 +34,14 @@ import pandas as pd
 from bayes_cpp._validation import listing, suggest
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.datasets._cpp import load_cpp_crowdsourced
-from bayes_cpp.datasets._fetch import fetch_file
+from bayes_cpp.datasets._fetch import cache_dir, fetch_file, sha256sum
 from bayes_cpp.datasets._helm import load_cpp_helm
 from bayes_cpp.datasets._obsscaling import load_obsscaling
 from bayes_cpp.datasets._openllm import load_openllm_v1
 from bayes_cpp.datasets._registry import REGISTRY, DataFile, DatasetInfo, get_info
 from bayes_cpp.exceptions import DataError
 
-__all__ = ["DataFile", "DatasetInfo", "fetch", "info", "list", "load"]
+__all__ = ["DataFile", "DatasetInfo", "cache_dir", "fetch", "info", "list", "load", "sha256sum"]
 
 PathLike = str | os.PathLike[str]
 

@@ -13,7 +13,7 @@ See :func:`evaluate`, :mod:`.protocols`, :mod:`.metrics`, :mod:`.baselines`.
 """
 
 from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
-from bayes_cpp.evaluation.harness import DEFAULT_METHODS, EvaluationResult, evaluate
+from bayes_cpp.evaluation.harness import DEFAULT_METHODS, EvaluationResult, evaluate, file_record
 from bayes_cpp.evaluation.methods import (
     EVALUATION_SAMPLER,
     BayesMethod,
@@ -72,6 +72,7 @@ __all__ = [
     "available_methods",
     "evaluate",
     "family_extrapolation_splits",
+    "file_record",
     "llm_holdout_splits",
     "llm_strength",
     "make_baseline",

@@ -4,6 +4,13 @@
 hidden cells (:mod:`.metrics`) and returns an :class:`EvaluationResult`
 holding per-cell scores, the tidy per-split frame, fit records and settings;
 it renders the Markdown table and the JSON file of ``bayes-cpp evaluate``.
+
+The (method, split) jobs run on an executor (:mod:`.executor`: in-process,
+local worker processes or a Dask cluster) and each finished result can go to
+a checkpoint (:mod:`.checkpoint`) at once, so an interrupted run resumes.
+Results do not depend on the executor. Every fit that fails its convergence
+checks is marked in the table, listed by :meth:`EvaluationResult.problems`
+and counted in the JSON.
 """
 
 from __future__ import annotations
@@ -23,15 +30,18 @@ from tqdm.auto import tqdm
 
 from bayes_cpp._version import __version__
 from bayes_cpp.data import CollaborativeData
+from bayes_cpp.datasets import sha256sum
+from bayes_cpp.diagnostics import ESS_MIN, RHAT_MAX
+from bayes_cpp.evaluation.checkpoint import Checkpoint, data_hash, settings_hash
+from bayes_cpp.evaluation.executor import make_executor, plan_jobs
 from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, BayesMethod, Method, make_method
-from bayes_cpp.evaluation.metrics import METRICS, aggregate, score_cells
+from bayes_cpp.evaluation.metrics import METRICS
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
 from bayes_cpp.persistence import atomic_write
-from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import available_specs
 
-__all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate"]
+__all__ = ["DEFAULT_METHODS", "EvaluationResult", "evaluate", "file_record"]
 
 #: Methods run when none are named: the default model and every baseline.
 DEFAULT_METHODS: tuple[str, ...] = (
@@ -101,17 +111,77 @@ class EvaluationResult:
         out = grouped.agg(mean="mean", std="std", n_splits="count").reset_index()
         return out
 
+    def convergence(self) -> pd.DataFrame:
+        """Per method with sampler diagnostics: fits, failed fits, worst r-hat, ESS, divergences.
+
+        One row per method whose fit records carry diagnostics (the Bayesian
+        ones); a fit shared by several splits (CPP-0 and CPP-2) counts once.
+        """
+        columns = ["method", "n_fits", "n_failed", "max_rhat", "min_ess_bulk", "n_divergent"]
+        fits = self.fits
+        if fits.empty or "converged" not in fits.columns:
+            return pd.DataFrame(columns=columns)
+        own = fits[fits["converged"].notna()]
+        if "reused_fit" in own.columns:
+            own = own[~own["reused_fit"].fillna(False).astype(bool)]
+        rows = []
+        for method, group in own.groupby("method", sort=False):
+            rows.append(
+                {
+                    "method": method,
+                    "n_fits": len(group),
+                    "n_failed": int((~group["converged"].astype(bool)).sum()),
+                    "max_rhat": float(group["max_rhat"].max()),
+                    "min_ess_bulk": float(group["min_ess_bulk"].min()),
+                    "n_divergent": int(group["n_divergent"].sum()),
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def problems(self) -> list[str]:
+        """One line per method with fits that failed the convergence checks (empty: none)."""
+        lines = []
+        for r in self.convergence().to_dict(orient="records"):
+            if r["n_failed"]:
+                lines.append(
+                    f"{r['method']}: {r['n_failed']} of {r['n_fits']} fits failed the convergence "
+                    f"checks (worst r_hat {r['max_rhat']:.3f}, limit {RHAT_MAX}; min bulk ESS "
+                    f"{r['min_ess_bulk']:.0f}, limit {ESS_MIN}; {r['n_divergent']} divergent "
+                    "transitions, limit 0); its numbers may be wrong: rerun with more "
+                    "--draws/--tune or check the model on this data"
+                )
+        return lines
+
+    def _convergence_cells(self) -> dict[str, str]:
+        cells = {}
+        for r in self.convergence().to_dict(orient="records"):
+            n, failed = r["n_fits"], r["n_failed"]
+            verdict = f"FAILED {failed}/{n}" if failed else f"ok {n}/{n}"
+            cells[str(r["method"])] = (
+                f"{verdict}: r_hat {r['max_rhat']:.3f}, ESS {r['min_ess_bulk']:.0f}, "
+                f"{r['n_divergent']} div"
+            )
+        return cells
+
     def table(self, metrics: Iterable[str] | None = None) -> pd.DataFrame:
-        """Wide table: one row per method (and k), ``mean ± std`` per metric."""
+        """Wide table: one row per method (and k), ``mean ± std`` per metric.
+
+        Methods with sampler diagnostics get a ``convergence`` column (worst
+        r-hat, min bulk ESS, divergences over their fits) and a ``⚠`` after
+        their name when any fit failed the checks.
+        """
         wanted = [m for m, _, _ in _TABLE] if metrics is None else list(metrics)
         fmt = {m: f for m, _, f in _TABLE}
         header = {m: h for m, h, _ in _TABLE}
         summary = self.summary()
+        converge = self._convergence_cells()
+        conv = self.convergence()
+        failed = set(conv.loc[conv["n_failed"] > 0, "method"])
         rows = []
         for (method, k), group in summary.groupby(["method", "k"], sort=False):
             means: dict[str, float] = dict(zip(group["metric"], group["mean"], strict=True))
             stds: dict[str, float] = dict(zip(group["metric"], group["std"], strict=True))
-            row: dict[str, Any] = {"method": method}
+            row: dict[str, Any] = {"method": f"{method} ⚠" if method in failed else method}
             if self.scores["k"].nunique() > 1:
                 row["k"] = k
             for m in wanted:
@@ -125,6 +195,8 @@ class EvaluationResult:
                     ref = means[rand] if rand else 0.0
                     text += f" (random {f.format(ref)})"
                 row[header.get(m, m)] = text
+            if converge:
+                row["convergence"] = converge.get(str(method), "-")
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -138,7 +210,7 @@ class EvaluationResult:
         own = s.get("own_intervals", {})
         plug_in = [m for m, has in own.items() if not has]
         note = (
-            f"\n{s.get('protocol')} on {s.get('dataset')}: {s.get('n_splits')} splits; "
+            f"\n{s.get('protocol')} on {_data_label(s)}: {s.get('n_splits')} splits; "
             "mean ± sd over splits. "
             + (
                 f"Plug-in intervals ({', '.join(plug_in)}): CRPS, LPD and intervals use a plug-in normal "
@@ -147,7 +219,8 @@ class EvaluationResult:
                 else "Every method's intervals are its own."
             )
         )
-        return "\n".join([head, sep, *body]) + "\n" + note
+        warnings = [f"\n⚠ WARNING {line}" for line in self.problems()]
+        return "\n".join([head, sep, *body]) + "\n" + note + "".join(warnings)
 
     def pit_histogram(self, method: str, bins: int = 10) -> np.ndarray:
         """Counts of the hidden cells' PIT values of ``method`` in ``bins`` equal bins."""
@@ -172,6 +245,8 @@ class EvaluationResult:
         }
         return {
             "settings": self.settings,
+            "convergence": json.loads(self.convergence().to_json(orient="records")),
+            "problems": self.problems(),
             "methods": methods,
             "per_split": per_split,
             "pit_histograms": {
@@ -197,6 +272,27 @@ def _plain_option(value: Any) -> Any:
     return str(value)
 
 
+def _data_label(settings: Mapping[str, Any]) -> str:
+    """What the footer says the data was: a dataset name, the input files, or its size."""
+    if settings.get("dataset"):
+        return str(settings["dataset"])
+    files = [Path(str(i["path"])).name for i in settings.get("inputs") or []]
+    if files:
+        return ", ".join(files)
+    shape = settings.get("data_shape") or {}
+    return f"unnamed data ({shape.get('llms', '?')} LLMs x {shape.get('tasks', '?')} tasks)"
+
+
+def file_record(role: str, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{"role", "path", "sha256"}`` of an input file (for :func:`evaluate`'s ``inputs``)."""
+    return {"role": role, "path": str(path), "sha256": sha256sum(Path(path))}
+
+
+def _describe(method: Method) -> Any:
+    describe = getattr(method, "describe", None)
+    return describe() if callable(describe) else {"class": type(method).__qualname__}
+
+
 def evaluate(
     data: CollaborativeData,
     protocol: str = "random",
@@ -210,6 +306,10 @@ def evaluate(
     random_seed: int = 0,
     sampler: dict[str, Any] | None = None,
     progress: bool = True,
+    workers: int = 1,
+    scheduler: Any = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
     protocol_options: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Run ``methods`` on every split of ``protocol`` and score the hidden cells.
@@ -233,6 +333,21 @@ def evaluate(
         :data:`bayes_cpp.evaluation.methods.EVALUATION_SAMPLER`).
     progress : bool
         Show a progress bar over splits and methods.
+    workers : int
+        Local worker processes (1: run in this process). Each uses one thread.
+    scheduler : str or distributed.Client, optional
+        A Dask distributed scheduler address (``"tcp://host:8786"``) or client:
+        the jobs run on that cluster instead (needs ``bayes_cpp[distributed]``).
+    checkpoint : path, optional
+        A JSON-lines file receiving each (method, split) result as it
+        finishes (:mod:`.checkpoint`), or an existing folder for one named
+        by the settings' hash. If the file exists and was written with the
+        same settings, its results are reused and only the rest runs (an
+        interrupted run resumes); other settings raise
+        :class:`~bayes_cpp.SpecError`. ``settings["checkpoint"]`` names the file.
+    inputs : sequence of mapping
+        Records of the files the data was read from (:func:`file_record`),
+        stored in the settings and named in the table's footer.
     protocol_options : mapping, optional
         Further settings of the protocol's split function, passed to
         :func:`bayes_cpp.evaluation.make_splits` (``cutoff``, ``folds``,
@@ -241,10 +356,11 @@ def evaluate(
     Returns
     -------
     EvaluationResult
+        The scores do not depend on ``workers``, ``scheduler`` or resuming.
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(30, 8, random_seed=0).data
     >>> result = evaluate(
     ...     data, "random", methods=["task-mean", "additive"], holdout=0.2, seeds=2, progress=False
@@ -273,35 +389,12 @@ def evaluate(
     names = [r.name for r in runners]
     if len(set(names)) < len(names):
         raise SpecError(f"method names must be unique, got {names}; give BayesMethod a label")
-    score_rows, cell_frames, fit_rows = [], [], []
-    bar = tqdm(total=len(splits) * len(runners), disable=not progress, unit="fit")
-    for split in splits:
-        meta = {
-            "protocol": split.protocol,
-            "split": split.label,
-            "seed": split.seed,
-            "k": split.k,
-            "group": split.group,
-        }
-        pit_rng = np.random.default_rng(derived_seed(random_seed, "pit " + split.label))
-        for runner in runners:
-            bar.set_description(f"{runner.name} | {split.label}"[:60])
-            predictive, record = runner.run(split, data, random_seed)
-            cells = score_cells(
-                split.test, predictive, full=data, train=split.train_with_known, rng=pit_rng
-            )
-            cell_frames.append(cells.assign(method=runner.name, **meta))
-            for metric, value in aggregate(cells).items():
-                score_rows.append({"method": runner.name, **meta, "metric": metric, "value": value})
-            fit_rows.append({"method": runner.name, **meta, **record})
-            bar.update()
-    bar.close()
-    settings = {
+    settings: dict[str, Any] = {
         "dataset": data.name,
         "protocol": protocol,
         "methods": names,
-        "holdout": holdout,
-        "seeds": seeds if isinstance(seeds, int) else list(seeds),
+        "holdout": holdout if isinstance(holdout, float | int) else list(holdout),
+        "seeds": seeds if isinstance(seeds, int) else [int(s) for s in seeds],
         "k": k if isinstance(k, int) else list(k),
         "llms": None if llms is None else list(llms),
         "tasks": None if tasks is None else list(tasks),
@@ -313,9 +406,54 @@ def evaluate(
         "n_splits": len(splits),
         "metrics": list(METRICS),
         "bayes_cpp_version": __version__,
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
-        "wall_seconds": round(time.perf_counter() - start, 1),
+        "data_sha256": data_hash(data),
+        "data_shape": {"llms": data.n_llms, "tasks": data.n_tasks, "observed": data.n_observed},
     }
+    # What the results depend on: everything above plus every method's full description.
+    depends = {**settings, "method_descriptions": {r.name: _describe(r) for r in runners}}
+    if checkpoint is not None and Path(checkpoint).is_dir():
+        checkpoint = Path(checkpoint) / f"evaluate-{settings_hash(depends)[:16]}.jsonl"
+    store = Checkpoint(checkpoint, depends) if checkpoint is not None else None
+    done = store.load() if store is not None else {}
+    resumed = len(done)
+    jobs = plan_jobs(runners, splits, skip=lambda m, label: (m, label) in done)
+    executor = make_executor(workers, scheduler)
+    bar = tqdm(total=len(splits) * len(runners), initial=resumed, disable=not progress, unit="fit")
+    try:
+        for job, results in executor.run(jobs, data, random_seed):
+            for result in results:
+                if store is not None:
+                    store.append(result)
+                done[(result["method"], result["split"])] = result
+            bar.set_description(f"{job.method.name} | {job.splits[-1][1].label}"[:60])
+            bar.update(len(results))
+        executor_record = executor.describe()
+    finally:
+        executor.close()
+        bar.close()
+    score_rows, cell_frames, fit_rows = [], [], []
+    for split in splits:
+        for runner in runners:
+            # The same JSON-ready record whether computed now or read from a checkpoint.
+            result = json.loads(json.dumps(done[(runner.name, split.label)]))
+            meta = result["meta"]
+            cells = pd.DataFrame(result["cells"]).assign(method=runner.name, **meta)
+            cell_frames.append(cells)
+            for metric, value in result["scores"].items():
+                score_rows.append({"method": runner.name, **meta, "metric": metric, "value": value})
+            fit_rows.append({"method": runner.name, **meta, **result["record"]})
+    settings.update(
+        {
+            "inputs": [dict(i) for i in inputs],
+            "settings_sha256": settings_hash(depends),
+            "executor": executor_record,
+            "checkpoint": None if checkpoint is None else str(checkpoint),
+            "resumed_results": resumed,
+            "machine": f"{platform.machine()} {os.cpu_count()} cpus, "
+            f"Python {platform.python_version()}",
+            "wall_seconds": round(time.perf_counter() - start, 1),
+        }
+    )
     return EvaluationResult(
         scores=pd.DataFrame(score_rows),
         cells=pd.concat(cell_frames, ignore_index=True),

@@ -34,7 +34,9 @@ baselines and the conformal ones) are compared on intervals as they are.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -53,7 +55,8 @@ from bayes_cpp.evaluation.conformal import (
 )
 from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
 from bayes_cpp.evaluation.protocols import Split
-from bayes_cpp.exceptions import SpecError
+from bayes_cpp.exceptions import DataWarning, SpecError
+from bayes_cpp.features import Design
 from bayes_cpp.inference import quiet_sampler_logs
 from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import ModelSpec, available_specs
@@ -113,14 +116,33 @@ def _without_scores(train: CollaborativeData, axis: Literal["llm", "task"]) -> s
     return {str(n) for n in counts.index[counts == 0]}
 
 
-def factor_values(row: pd.Series, columns: tuple[str, ...]) -> dict[str, float]:
-    """The known design factors of one table row (for ``BayesCPP.newcomer(factors=...)``)."""
+def factor_values(row: pd.Series, design: Design) -> dict[str, float]:
+    """A table row's factors as a newcomer's, missing where training treats them as missing.
+
+    (A 0 parameter count in a leaderboard table means "unknown", which a fit
+    imputes; :meth:`BayesCPP.newcomer` refuses it as a slip of a user's hand.)
+    """
     values = {}
-    for col in columns:
+    for col in design.columns:
         value = row.get(col)
-        if value is not None and pd.notna(value):
+        if (
+            value is not None
+            and pd.notna(value)
+            and design.value_problem(col, float(value)) is None
+        ):
             values[col] = float(value)
     return values
+
+
+@contextmanager
+def _table_newcomers() -> Iterator[None]:
+    """Silence ``newcomer``'s input warnings for rows of the validated data tables.
+
+    Their new families and low scores are real, not a user's slips.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        yield
 
 
 def fold_in_llm(
@@ -136,12 +158,13 @@ def fold_in_llm(
     table) and conditioned per draw on its ``known`` scores (columns
     ``task``, ``score``), as for a newcomer (:meth:`BayesCPP.newcomer`).
     """
-    newcomer = est.newcomer(
-        dims.LLM,
-        str(row["family"]),
-        factors=factor_values(row, est.llm_design_.columns),
-        scores=dict(zip(known["task"], known["score"], strict=True)),
-    )
+    with _table_newcomers():
+        newcomer = est.newcomer(
+            dims.LLM,
+            str(row["family"]),
+            factors=factor_values(row, est.llm_design_),
+            scores=dict(zip(known["task"], known["score"], strict=True)),
+        )
     others = est.positions(dims.TASK, tasks)
     return est.predictor_.forecast(newcomer, others, rng)  # type: ignore[arg-type]
 
@@ -171,11 +194,15 @@ class BayesMethod:
     params: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     own_intervals: bool = True
-    _cache: tuple[str, int, BayesCPP] | None = field(default=None, repr=False)
+    _cache: tuple[str, int, BayesCPP, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:  # noqa: D102
         return self.label or (self.spec if isinstance(self.spec, str) else self.spec.name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A worker gets the method, not its cached fit (which may be large).
+        return {**self.__dict__, "_cache": None}
 
     def describe(self) -> dict[str, Any]:
         """The spec in force and the estimator parameters, for result files."""
@@ -187,24 +214,27 @@ class BayesMethod:
         key = split.fingerprint
         seed = derived_seed(random_seed, key)
         if self._cache is not None and self._cache[:2] == (key, seed):
-            return self._cache[2], {"seconds": 0.0, "reused_fit": True}
+            # The reused fit's diagnostics go with every split it predicts.
+            return self._cache[2], {**self._cache[3], "seconds": 0.0, "reused_fit": True}
         est = BayesCPP(self.spec, **{**EVALUATION_SAMPLER, **self.params})
         start = time.perf_counter()
         with quiet_sampler_logs():
             est.fit(split.train, random_seed=seed)
         seconds = time.perf_counter() - start
         report = est.diagnose(warn=False)
-        self._cache = (key, seed, est)
         record = {
             "seconds": round(seconds, 2),
             "reused_fit": False,
+            "converged": bool(report.ok),
             "max_rhat": round(float(report.max_rhat), 4),
             "min_ess_bulk": round(float(report.min_ess_bulk), 1),
             "n_divergent": int(report.n_divergent),
+            "problems": report.problems(),
             "sampler": est.sampler_used_,
             "fit_seed": seed,
         }
-        return est, record
+        self._cache = (key, seed, est, record)
+        return est, dict(record)
 
     def run(  # noqa: D102
         self, split: Split, full: CollaborativeData, random_seed: int
@@ -235,14 +265,15 @@ class BayesMethod:
             rows = np.flatnonzero(test["task"].to_numpy() == name)
             known = split.known[split.known["task"] == name]
             row = full.tasks.loc[name]
-            newcomer = est.newcomer(
-                dims.TASK,
-                str(row["category"]),
-                factors=factor_values(row, est.task_design_.columns),
-                scores=dict(zip(known["llm"], known["score"], strict=True)),
-                chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
-                bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
-            )
+            with _table_newcomers():
+                newcomer = est.newcomer(
+                    dims.TASK,
+                    str(row["category"]),
+                    factors=factor_values(row, est.task_design_),
+                    scores=dict(zip(known["llm"], known["score"], strict=True)),
+                    chance=float(row["chance"]) if pd.notna(row["chance"]) else 0.0,
+                    bounds=(float(row["lo"]), float(row["hi"]), bool(row["higher_is_better"])),
+                )
             others = est.positions(dims.LLM, list(test["llm"].iloc[rows]))
             m, sd = predictor.forecast(newcomer, others, rng)  # type: ignore[arg-type]
             mean[rows], sigma[rows] = m.T, sd.T
@@ -301,6 +332,10 @@ class PointMethod:
     @property
     def name(self) -> str:  # noqa: D102
         return self.baseline
+
+    def describe(self) -> dict[str, Any]:
+        """The baseline and its cross-validation, for result files and checkpoints."""
+        return {"baseline": self.baseline, "inner_folds": self.inner_folds}
 
     def _cv_rmse(self, train: CollaborativeData, seed: int) -> float:
         guess, truth = cv_predictions(self.baseline, train, self.inner_folds, seed)

@@ -205,7 +205,7 @@ def random_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 6, random_seed=0).data
     >>> split = random_splits(data, 0.1, seeds=[3])[0]
     >>> len(split.test) == round(0.1 * data.n_observed)
@@ -318,7 +318,7 @@ def llm_holdout_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 6, density=1.0, random_seed=0).data
     >>> split = llm_holdout_splits(data, ["llm-003"], k=2)[0]
     >>> len(split.known), len(split.test), split.label
@@ -425,7 +425,7 @@ def per_llm_fold_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(12, 6, density=1.0, random_seed=0).data
     >>> splits = per_llm_fold_splits(data, seeds=[0])
     >>> len(splits), len(splits[0].test) + len(splits[0].known) == 6 * 4
@@ -560,7 +560,7 @@ def release_date_splits(
     Examples
     --------
     >>> from bayes_cpp import CollaborativeData
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(10, 5, density=1.0, random_seed=0).data
     >>> llms = data.llms.assign(date=pd.date_range("2023-01-01", periods=10, freq="MS"))
     >>> dated = CollaborativeData(data.scores, llms, data.tasks)
@@ -655,7 +655,7 @@ def stronger_than_seen_splits(
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 6, density=1.0, random_seed=0).data
     >>> split = stronger_than_seen_splits(data, 0.1)[0]
     >>> strength = llm_strength(data)

@@ -203,7 +203,7 @@ class GaussianConditionalBaseline(Baseline):
 
     Examples
     --------
-    >>> from bayes_cpp.simulate import simulate
+    >>> from bayes_cpp.simulation import simulate
     >>> data = simulate(20, 5, density=0.8, random_seed=0).data
     >>> b = GaussianConditionalBaseline().fit(data)
     >>> mean, sd = b.predict_distribution(["llm-000"], ["task-01"])
