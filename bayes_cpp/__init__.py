@@ -27,7 +27,7 @@ from bayes_cpp.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from bayes_cpp import active, datasets, importance, similarity, whatif
+    from bayes_cpp import active, datasets, importance, similarity, validation, whatif
     from bayes_cpp.active import recommend, reveal_curve
     from bayes_cpp.data import CollaborativeData
     from bayes_cpp.estimator import BayesCPP
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bayes_cpp.similarity import distance_draws, latent_positions, most_similar
     from bayes_cpp.simulation import Simulation, simulate
     from bayes_cpp.spec import ModelSpec, Prior, available_specs, load_spec
+    from bayes_cpp.validation import sbc
     from bayes_cpp.whatif import curve_summary, forecast_curve
 
 #: Public name -> the module that defines it (modules map to themselves).
@@ -50,6 +51,7 @@ _LAZY: dict[str, str] = {
     "datasets": "bayes_cpp.datasets",
     "importance": "bayes_cpp.importance",
     "similarity": "bayes_cpp.similarity",
+    "validation": "bayes_cpp.validation",
     "whatif": "bayes_cpp.whatif",
     "recommend": "bayes_cpp.active",
     "reveal_curve": "bayes_cpp.active",
@@ -73,13 +75,14 @@ _LAZY: dict[str, str] = {
     "Prior": "bayes_cpp.spec",
     "available_specs": "bayes_cpp.spec",
     "load_spec": "bayes_cpp.spec",
+    "sbc": "bayes_cpp.validation",
     "curve_summary": "bayes_cpp.whatif",
     "forecast_curve": "bayes_cpp.whatif",
 }
 
 
 #: Public names that are submodules themselves.
-_MODULES = {"active", "datasets", "importance", "similarity", "whatif"}
+_MODULES = {"active", "datasets", "importance", "similarity", "validation", "whatif"}
 
 
 def __getattr__(name: str) -> Any:
@@ -131,8 +134,10 @@ __all__ = [
     "read_wide_csv",
     "recommend",
     "reveal_curve",
+    "sbc",
     "shapley",
     "similarity",
     "simulate",
+    "validation",
     "whatif",
 ]

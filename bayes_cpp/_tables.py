@@ -43,6 +43,8 @@ _TASK_NUMERIC_COLUMNS = ("lo", "hi", "higher_is_better", "chance")
 _TASK_DEFAULT_NAN = ("shots", "output_format")
 _TASK_CORE_COLUMNS = ("category", "lo", "hi", "higher_is_better", "chance")
 _LLM_STRING_COLUMNS = ("family",)
+#: LLM-table columns parsed as dates (release dates; never numeric design factors).
+LLM_DATE_COLUMNS: tuple[str, ...] = ("date", "release_date")
 
 #: Index name by which from_wide passes "cell" labels for messages to the constructor.
 _CELL_INDEX = "__bayes_cpp_cell__"
@@ -230,6 +232,25 @@ def _numeric_or_text(
     return out
 
 
+def _dates(values: pd.Series, column: str, problems: Problems) -> pd.Series:
+    """Parse a date column (ISO 8601 or other common formats) to time-zone-naive UTC dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values, utc=True)
+    else:
+        text = _text(values)
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        retry = parsed.isna() & text.notna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed")
+        bad = parsed.isna() & text.notna()
+        for name in text.index[bad][:20]:
+            problems.error(
+                f"LLM table, row {name!r}, column {column!r}: {text[name]!r} is not a date "
+                "(use e.g. 2024-03-15)"
+            )
+    return parsed.dt.tz_convert(None).astype("datetime64[ns]")
+
+
 def _clean_llm_table(
     llms: pd.DataFrame | None, long: pd.DataFrame, problems: Problems
 ) -> pd.DataFrame:
@@ -242,7 +263,11 @@ def _clean_llm_table(
         return pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
     if "family" not in frame.columns:
         frame["family"] = np.nan
-    frame = _numeric_or_text(frame, _LLM_STRING_COLUMNS, problems, "LLM")
+    date_cols = [c for c in frame.columns if c in LLM_DATE_COLUMNS]
+    dates = {c: _dates(frame[c], c, problems) for c in date_cols}
+    frame = _numeric_or_text(frame.drop(columns=date_cols), _LLM_STRING_COLUMNS, problems, "LLM")
+    for col, values in dates.items():
+        frame[col] = values
     family = frame["family"].astype(object)
     no_family = family.isna()
     if no_family.any():

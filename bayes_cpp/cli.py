@@ -311,6 +311,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.resume_hint = (
             f"; the finished fits are saved in {checkpoint}: run the same command to resume"
         )
+    options = {
+        key: value
+        for key, value in (
+            ("cutoff", args.cutoff),
+            ("folds", args.folds),
+            ("groups", args.groups),
+            ("max_train", args.max_train),
+            ("max_test", args.max_test),
+        )
+        if value is not None
+    }
     result = evaluate(
         data,
         args.protocol,
@@ -327,6 +338,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         checkpoint=checkpoint,
         inputs=_input_records(args),
+        protocol_options=options,
     )
     if result.settings["resumed_results"]:
         _warn(
@@ -456,7 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--holdout",
         type=_number_list(float, "fraction"),
         default="0.05",
-        help="random: hidden fraction(s), comma-separated",
+        help="random: hidden fraction(s), comma-separated; stronger-than-seen, release-date: "
+        "fraction of LLMs held out",
     )
     p.add_argument(
         "--seeds",
@@ -475,6 +488,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="llm-holdout: comma-separated LLMs, or 'paper' (those of Table 4 in the data)",
     )
     p.add_argument("--tasks", help="task-holdout: comma-separated tasks, or 'paper' (Table 5)")
+    p.add_argument(
+        "--cutoff",
+        help="release-date: LLMs dated before it train (default: the latest --holdout of them held out)",
+    )
+    p.add_argument("--folds", type=_positive(2), help="per-llm-folds: folds per LLM (default 3)")
+    p.add_argument(
+        "--groups", type=_positive(1), help="per-llm-folds: groups of held-out LLMs (default 3)"
+    )
+    p.add_argument(
+        "--max-train", type=_positive(1), help="release-date: at most this many training LLMs"
+    )
+    p.add_argument(
+        "--max-test", type=_positive(1), help="release-date: at most this many held-out LLMs"
+    )
     p.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),

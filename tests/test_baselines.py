@@ -27,7 +27,10 @@ NAMES = [
     "softimpute-logit-3",
     "scaling-law",
     "obs-scaling",
+    "gaussian-conditional",
 ]
+#: Registry names that point to another baseline's class.
+ALIASES = {"sample-mean": "task-mean"}
 
 
 def from_matrix(
@@ -77,12 +80,12 @@ def sim_split():
 
 # --------------------------------------------------------------------- registry
 def test_registry_and_factory():
-    assert list(BASELINES) == NAMES
+    assert list(BASELINES) == [*NAMES, *ALIASES]
     for name, cls in BASELINES.items():
         b = make_baseline(name, random_seed=3)
         assert isinstance(b, cls)
-        assert b.name == name
-        assert b.intervals is False
+        assert b.name == ALIASES.get(name, name)
+        assert b.intervals is (name == "gaussian-conditional")
         assert b.random_seed == 3
     assert make_baseline("softimpute-logit").rank == 2
     assert make_baseline("softimpute-logit-3").rank == 3

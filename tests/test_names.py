@@ -92,7 +92,7 @@ LAYERS = [
     {"predictor", "inference", "graph", "diagnostics"},
     {"persistence"},
     {"estimator"},
-    {"model_selection", "evaluation", "testing"},
+    {"model_selection", "evaluation", "testing", "validation"},
     # The workflows of issue 14 (questions users bring), on the public API.
     {"whatif", "similarity", "importance", "active"},
     {"cli", "plotting", "__init__", "__main__"},

@@ -32,7 +32,17 @@ __all__ = ["load_openllm_v1"]
 
 NAME = "openllm-v1"
 _FILE = "open-llm-leaderboard_v1.csv"
-_META = ["Model", "Type", "Architecture", "Precision", "#Params (B)", "Merged", "Flagged", "MoE"]
+_META = [
+    "Model",
+    "Type",
+    "Architecture",
+    "Precision",
+    "#Params (B)",
+    "Merged",
+    "Flagged",
+    "MoE",
+    "date",
+]
 _LEADING_SYMBOLS = re.compile(r"^[^A-Za-z0-9]+")
 
 
@@ -139,12 +149,19 @@ def _llm_table(
             "merged_flag": _flag(raw["Merged"], "Merged"),
             "flagged_flag": _flag(raw["Flagged"], "Flagged"),
             "moe_flag": _flag(raw["MoE"], "MoE"),
+            # Parsed to a date by CollaborativeData (bayes_cpp._tables.LLM_DATE_COLUMNS).
+            "date": raw["date"].str.strip(),
         },
         index=raw.index,
     )
     notes.append(
         "params_b: '#Params (B)' is rounded to whole billions; 0 (unknown) became NaN "
         f"for {int(params.eq(0).sum())} LLM(s)"
+    )
+    notes.append(
+        "date: the dump's 'date' column (when the submission was evaluated, a proxy for its "
+        "release date: a model is submitted soon after its weights appear); the release-date "
+        "protocol reads it"
     )
     notes.append(
         "moe: 1 for architectures that are mixtures of experts by construction "

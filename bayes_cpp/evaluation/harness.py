@@ -35,8 +35,8 @@ from bayes_cpp.diagnostics import ESS_MIN, RHAT_MAX
 from bayes_cpp.evaluation.checkpoint import Checkpoint, data_hash, settings_hash
 from bayes_cpp.evaluation.executor import make_executor, plan_jobs
 from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER, BayesMethod, Method, make_method
-from bayes_cpp.evaluation.names import DEFAULT_METHODS
 from bayes_cpp.evaluation.metrics import METRICS
+from bayes_cpp.evaluation.names import DEFAULT_METHODS
 from bayes_cpp.evaluation.protocols import make_splits
 from bayes_cpp.exceptions import DataError, SpecError
 from bayes_cpp.persistence import atomic_write
@@ -53,8 +53,13 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("paper_l1", "paper L1", "{:.2e}"),
     ("lpd", "LPD", "{:.3f}"),
     ("crps", "CRPS", "{:.4f}"),
+    ("medae", "MedAE (pts)", "{:.2f}"),
+    ("mdape", "MedAPE %", "{:.2f}"),
+    ("coverage_50", "cov 50%", "{:.3f}"),
     ("coverage_90", "cov 90%", "{:.3f}"),
     ("width_90", "width 90%", "{:.3f}"),
+    ("median_width_90_points", "med width 90 (pts)", "{:.1f}"),
+    ("sd_error_spearman", "ρ(sd, |err|)", "{:.3f}"),
     ("rank_acc", "rank acc", "{:.3f}"),
     ("rank_within2", "within 2", "{:.3f}"),
     ("spearman", "Spearman", "{:.3f}"),
@@ -188,10 +193,17 @@ class EvaluationResult:
         sep = "|" + "|".join("---" for _ in table.columns) + "|"
         body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.to_numpy()]
         s = self.settings
+        own = s.get("own_intervals", {})
+        plug_in = [m for m, has in own.items() if not has]
         note = (
             f"\n{s.get('protocol')} on {_data_label(s)}: {s.get('n_splits')} splits; "
-            "mean ± sd over splits. Point baselines' intervals, CRPS and LPD use a plug-in "
-            "normal with their cross-validated RMSE (not their own uncertainty)."
+            "mean ± sd over splits. "
+            + (
+                f"Plug-in intervals ({', '.join(plug_in)}): CRPS, LPD and intervals use a plug-in normal "
+                "with the method's cross-validated RMSE, not its own uncertainty."
+                if plug_in or not own
+                else "Every method's intervals are its own."
+            )
         )
         warnings = [f"\n⚠ WARNING {line}" for line in self.problems()]
         return "\n".join([head, sep, *body]) + "\n" + note + "".join(warnings)
@@ -239,6 +251,13 @@ def _num(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
+def _plain_option(value: Any) -> Any:
+    """A protocol option as JSON (dates as ISO text)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
 def _data_label(settings: Mapping[str, Any]) -> str:
     """What the footer says the data was: a dataset name, the input files, or its size."""
     if settings.get("dataset"):
@@ -277,6 +296,7 @@ def evaluate(
     scheduler: Any = None,
     checkpoint: str | os.PathLike[str] | None = None,
     inputs: Sequence[Mapping[str, Any]] = (),
+    protocol_options: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Run ``methods`` on every split of ``protocol`` and score the hidden cells.
 
@@ -314,6 +334,10 @@ def evaluate(
     inputs : sequence of mapping
         Records of the files the data was read from (:func:`file_record`),
         stored in the settings and named in the table's footer.
+    protocol_options : mapping, optional
+        Further settings of the protocol's split function, passed to
+        :func:`bayes_cpp.evaluation.make_splits` (``cutoff``, ``folds``,
+        ``groups``, ``max_train``, ``max_test``).
 
     Returns
     -------
@@ -335,7 +359,10 @@ def evaluate(
     if not methods:
         raise SpecError("evaluate needs at least one method")
     start = time.perf_counter()
-    splits = make_splits(data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks)
+    options = dict(protocol_options or {})
+    splits = make_splits(
+        data, protocol, holdout=holdout, seeds=seeds, k=k, llms=llms, tasks=tasks, **options
+    )
     sampler = {**EVALUATION_SAMPLER, **(sampler or {})}
     runners: list[Method] = [
         m
@@ -357,9 +384,11 @@ def evaluate(
         "k": k if isinstance(k, int) else list(k),
         "llms": None if llms is None else list(llms),
         "tasks": None if tasks is None else list(tasks),
+        "protocol_options": {key: _plain_option(v) for key, v in options.items()},
         "random_seed": random_seed,
         "sampler": sampler,
         "specs": {r.name: r.describe() for r in runners if isinstance(r, BayesMethod)},
+        "own_intervals": {r.name: bool(r.own_intervals) for r in runners},
         "n_splits": len(splits),
         "metrics": list(METRICS),
         "bayes_cpp_version": __version__,

@@ -18,6 +18,17 @@ cells share a fit), the prediction noise's from the split label.
   is the root mean squared error of the baseline's own K-fold
   cross-validated predictions on the training cells, so interval metrics are
   defined but are not the baseline's own.
+* :class:`DistributionMethod` wraps a baseline that gives its own
+  predictive normal (``intervals = True``, e.g. ``gaussian-conditional``),
+  censored to [0, 1] like the model's draws.
+* :class:`ConformalMethod` (``conformal-<baseline>``) puts split-conformal
+  intervals around a point baseline: the same K-fold cross-validated
+  residuals on the training cells, scaled by ``s(p_hat)``, calibrate a
+  predictive distribution (:mod:`.conformal`) that gives intervals, CRPS,
+  log density and PIT consistently.
+
+Methods with ``own_intervals = True`` (the specs, the distribution
+baselines and the conformal ones) are compared on intervals as they are.
 """
 
 from __future__ import annotations
@@ -36,8 +47,14 @@ from bayes_cpp import dims
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.evaluation.baselines import BASELINES, make_baseline
-from bayes_cpp.evaluation.names import EVALUATION_SAMPLER
+from bayes_cpp.evaluation.conformal import (
+    SCALE_FLOOR,
+    ResidualDistribution,
+    ScaledResidualPredictive,
+    residual_scale,
+)
 from bayes_cpp.evaluation.metrics import GaussianPredictive, Predictive, SamplePredictive
+from bayes_cpp.evaluation.names import EVALUATION_SAMPLER
 from bayes_cpp.evaluation.protocols import Split
 from bayes_cpp.exceptions import DataWarning, SpecError
 from bayes_cpp.features import Design
@@ -46,16 +63,24 @@ from bayes_cpp.seeds import derived_seed
 from bayes_cpp.spec import ModelSpec, available_specs
 
 __all__ = [
+    "CONFORMAL_PREFIX",
     "EVALUATION_SAMPLER",
     "BayesMethod",
+    "ConformalMethod",
+    "DistributionMethod",
     "Method",
     "PointMethod",
     "available_methods",
+    "cv_predictions",
     "factor_values",
     "fold_in_llm",
     "make_method",
 ]
 
+#: ``conformal-<baseline>`` names a :class:`ConformalMethod` around that baseline.
+CONFORMAL_PREFIX = "conformal-"
+#: The conformal methods listed by :func:`available_methods` (any point baseline works).
+_CONFORMAL_LISTED = ("softimpute-logit-3",)
 
 
 class Method(Protocol):
@@ -262,6 +287,27 @@ class BayesMethod:
         return SamplePredictive(draws, mean, sigma, predictor.nu), record
 
 
+def cv_predictions(
+    baseline: str, train: CollaborativeData, folds: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """K-fold cross-validated predictions of ``baseline`` on the training cells.
+
+    Returns ``(guess, truth)`` on the unit scale, one entry per training cell
+    (folds drawn with ``seed``; each fold's cells predicted by a fit on the
+    others).
+    """
+    rng = np.random.default_rng(seed)
+    fold = rng.permutation(train.n_observed) % folds
+    truth = train.unit_scores().to_numpy()
+    guess = np.empty(train.n_observed)
+    for f in range(folds):
+        inner = train.drop_cells(fold == f)
+        cells = train.scores[fold == f]
+        fitted = make_baseline(baseline, random_seed=seed).fit(inner)
+        guess[fold == f] = fitted.predict_cells(list(cells["llm"]), list(cells["task"]))
+    return guess, truth
+
+
 @dataclass
 class PointMethod:
     """A point baseline with a cross-validated plug-in normal error.
@@ -288,17 +334,8 @@ class PointMethod:
         return {"baseline": self.baseline, "inner_folds": self.inner_folds}
 
     def _cv_rmse(self, train: CollaborativeData, seed: int) -> float:
-        rng = np.random.default_rng(seed)
-        fold = rng.permutation(train.n_observed) % self.inner_folds
-        truth = train.unit_scores().to_numpy()
-        errors = []
-        for f in range(self.inner_folds):
-            inner = train.drop_cells(fold == f)
-            cells = train.scores[fold == f]
-            fitted = make_baseline(self.baseline, random_seed=seed).fit(inner)
-            guess = fitted.predict_cells(list(cells["llm"]), list(cells["task"]))
-            errors.append(guess - truth[fold == f])
-        return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+        guess, truth = cv_predictions(self.baseline, train, self.inner_folds, seed)
+        return float(np.sqrt(np.mean((guess - truth) ** 2)))
 
     def run(  # noqa: D102
         self, split: Split, full: CollaborativeData, random_seed: int
@@ -320,17 +357,130 @@ class PointMethod:
         return GaussianPredictive(np.asarray(mu, float), np.full(len(mu), sd)), record
 
 
+@dataclass
+class DistributionMethod:
+    """A baseline with its own predictive normal (``intervals = True``), censored to [0, 1].
+
+    Parameters
+    ----------
+    baseline : str
+        Name in :data:`bayes_cpp.evaluation.baselines.BASELINES` of a baseline
+        with ``predict_distribution`` (e.g. ``"gaussian-conditional"``).
+    """
+
+    baseline: str
+    own_intervals: bool = True
+
+    @property
+    def name(self) -> str:  # noqa: D102
+        return self.baseline
+
+    def run(  # noqa: D102
+        self, split: Split, full: CollaborativeData, random_seed: int
+    ) -> tuple[Predictive, dict[str, Any]]:
+        seed = derived_seed(random_seed, split.fingerprint)
+        start = time.perf_counter()
+        fitted = make_baseline(self.baseline, random_seed=seed).fit(split.train_with_known)
+        mean, sd = fitted.predict_distribution(  # type: ignore[attr-defined]
+            list(split.test["llm"]), list(split.test["task"])
+        )
+        record = {
+            "seconds": round(time.perf_counter() - start, 3),
+            "n_fallback": int(getattr(fitted, "n_fallback_", 0)),
+            "shrinkage": round(float(getattr(fitted, "shrinkage_", float("nan"))), 4),
+        }
+        return GaussianPredictive(np.asarray(mean, float), np.asarray(sd, float), True), record
+
+
+@dataclass
+class ConformalMethod:
+    """Split-conformal intervals around a point baseline (see :mod:`.conformal`).
+
+    The baseline is fitted on ``split.train_with_known``; its K-fold
+    cross-validated residuals on those training cells, divided by
+    ``s(p_hat) = sqrt(p_hat (1 - p_hat) + scale_floor^2)``, calibrate the
+    scaled-error distribution. The center of fold-``f`` residuals is a fit
+    without fold ``f`` while the test cells' center is the fit on all training
+    cells, which errs a little less, so the intervals lean conservative.
+
+    Parameters
+    ----------
+    baseline : str
+        A point baseline (default ``softimpute-logit-3``, the best one on cpp).
+    inner_folds : int
+        Folds of the calibration cross-validation.
+    scale_floor : float
+        The floor of the residual scale; ``None`` for unscaled residuals
+        (the same width for every cell).
+
+    Examples
+    --------
+    >>> ConformalMethod("softimpute-logit-3").name
+    'conformal-softimpute-logit-3'
+    """
+
+    baseline: str = "softimpute-logit-3"
+    inner_folds: int = 5
+    scale_floor: float | None = SCALE_FLOOR
+    own_intervals: bool = True
+
+    @property
+    def name(self) -> str:  # noqa: D102
+        return CONFORMAL_PREFIX + self.baseline
+
+    def _scale(self, p: np.ndarray) -> np.ndarray:
+        if self.scale_floor is None:
+            return np.ones_like(np.asarray(p, dtype=float))
+        return residual_scale(p, self.scale_floor)
+
+    def run(  # noqa: D102
+        self, split: Split, full: CollaborativeData, random_seed: int
+    ) -> tuple[Predictive, dict[str, Any]]:
+        train = split.train_with_known
+        seed = derived_seed(random_seed, split.fingerprint)
+        start = time.perf_counter()
+        fitted = make_baseline(self.baseline, random_seed=seed).fit(train)
+        center = fitted.predict_cells(list(split.test["llm"]), list(split.test["task"]))
+        guess, truth = cv_predictions(self.baseline, train, self.inner_folds, seed)
+        residuals = ResidualDistribution.from_residuals((truth - guess) / self._scale(guess))
+        record = {
+            "seconds": round(time.perf_counter() - start, 3),
+            "n_calibration": residuals.n,
+            "n_fallback": int(getattr(fitted, "n_fallback_", 0)),
+        }
+        center = np.asarray(center, dtype=float)
+        return ScaledResidualPredictive(center, self._scale(center), residuals), record
+
+
 def available_methods() -> list[str]:
-    """Names accepted by :func:`make_method`: model specs, then baselines."""
-    return [*available_specs(), *BASELINES]
+    """Names accepted by :func:`make_method`: model specs, baselines, conformal baselines.
+
+    Any ``conformal-<point baseline>`` is accepted; the listed one is the
+    best point baseline on cpp-crowdsourced.
+    """
+    return [
+        *available_specs(),
+        *BASELINES,
+        *(CONFORMAL_PREFIX + b for b in _CONFORMAL_LISTED),
+    ]
 
 
-def make_method(name: str, **params: Any) -> BayesMethod | PointMethod:
+def make_method(
+    name: str, **params: Any
+) -> BayesMethod | PointMethod | DistributionMethod | ConformalMethod:
     """The harness method called ``name``; ``params`` go to :class:`BayesCPP` for specs."""
     if name in available_specs():
         return BayesMethod(name, params)
-    if name in BASELINES:
+    inner = name.removeprefix(CONFORMAL_PREFIX)
+    if name in BASELINES or (name.startswith(CONFORMAL_PREFIX) and inner in BASELINES):
         if params:
             raise SpecError(f"baseline {name!r} takes no parameters, got {sorted(params)}")
-        return PointMethod(name)
+        if name != inner:
+            if BASELINES[inner].intervals:
+                raise SpecError(
+                    f"{name!r}: {inner!r} has its own intervals; conformal methods wrap point "
+                    "baselines"
+                )
+            return ConformalMethod(inner)
+        return DistributionMethod(name) if BASELINES[name].intervals else PointMethod(name)
     raise SpecError(f"unknown method {name!r}; choose from {', '.join(available_methods())}")

@@ -9,8 +9,13 @@ and PIT):
 Unit scale
     ``mse_unit``, ``mae_unit``, ``rmse_unit`` of ``p_hat - p``.
 Task units
-    ``rmse``, ``mae`` of the prediction in each task's own units; ``mdape``:
-    median of ``|y_hat - y| / |y|`` in percent over cells with ``y != 0``.
+    ``rmse``, ``mae`` of the prediction in each task's own units; ``mdape``
+    (MedAPE): median of ``|y_hat - y| / |y|`` in percent over cells with
+    ``y != 0`` (a ratio, so the same in any units with ``lo = 0``).
+Points (percent of each task's range, ``100 x`` the unit scale; equal to task
+units on 0-100 tasks, the scale BenchPress reports)
+    ``medae``: median absolute error; ``median_width_90_points``: median
+    width of the 90% intervals.
 Paper-comparable (CPP paper, arXiv 2407.01300, Table 1)
     Each LLM's scores divided as ``(x - m) / (M - m)`` with ``M`` the LLM's
     largest observed score (hidden cells included, as in the paper's code) and
@@ -32,6 +37,10 @@ Uncertainty
     ``crps`` (scoringrules); ``lpd``: mean log predictive density of the
     unit score; ``pit``: predictive CDF at the hidden value (randomised
     at atoms), a histogram of which is flat for a calibrated method.
+    ``sd_error_spearman``: Spearman correlation over the split's cells
+    between the predictive standard deviation (column ``predictive_sd``) and
+    the absolute error; does the method know which cells it is unsure
+    about? NaN when the sd is the same for every cell (plug-in baselines).
 """
 
 from __future__ import annotations
@@ -51,15 +60,21 @@ from bayes_cpp.data import CollaborativeData
 __all__ = [
     "INTERVAL_PROBS",
     "METRICS",
+    "POINTS",
     "GaussianPredictive",
     "Predictive",
     "SamplePredictive",
     "aggregate",
+    "censored_pit",
     "score_cells",
 ]
 
 #: Central predictive interval probabilities scored (equal-tailed intervals).
 INTERVAL_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
+
+#: Points per unit of the unit scale: errors and widths "in points" are percent
+#: of each task's range.
+POINTS = 100.0
 
 
 class Predictive(Protocol):
@@ -84,6 +99,11 @@ class Predictive(Protocol):
 
     def pit(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Probability integral transform per cell."""
+        ...
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Predictive standard deviation per cell ``(n,)``."""
         ...
 
 
@@ -133,17 +153,48 @@ class SamplePredictive:
         tied = (self.draws == y[:, None]).mean(axis=1)
         return np.asarray(below + rng.random(len(y)) * tied)
 
+    @property
+    def sd(self) -> np.ndarray:  # noqa: D102
+        return np.asarray(self.draws.std(axis=1))
+
+
+def censored_pit(
+    cdf_lo: np.ndarray,
+    cdf_y: np.ndarray,
+    cdf_hi: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """PIT of a predictive censored to [0, 1], given its uncensored CDF at 0, ``y`` and 1.
+
+    The censored distribution has atoms at the bounds (the mass beyond them);
+    a score exactly at a bound gets a uniform PIT over its atom.
+    """
+    u = rng.random(len(y))
+    out = np.asarray(cdf_y, dtype=float).copy()
+    at_lo, at_hi = y <= 0.0, y >= 1.0
+    out[at_lo] = (u * cdf_lo)[at_lo]
+    out[at_hi] = (cdf_hi + u * (1.0 - cdf_hi))[at_hi]
+    return out
+
 
 @dataclass(frozen=True)
 class GaussianPredictive:
-    """A point prediction with a plug-in normal error of scale ``sd``.
+    """A normal predictive ``N(mu, sd^2)`` per cell, optionally censored to [0, 1].
 
-    Used for point baselines: ``sd`` is the root mean squared error of the
-    method's own cross-validated predictions on the training cells.
+    Point baselines use it with a plug-in ``sd`` (the root mean squared error
+    of the method's own cross-validated predictions on the training cells,
+    ``censored=False``); the Gaussian-conditioning baseline with its own
+    conditional sd, censored like the model's draws (``censored=True``):
+    intervals are clipped to [0, 1], the CRPS is that of the censored normal
+    and the PIT puts a score at a bound uniformly over the bound's atom. The
+    log density is the normal density in both cases (the convention of the
+    model's own log predictive density).
     """
 
     mu: np.ndarray
     sd: np.ndarray
+    censored: bool = False
 
     @property
     def point(self) -> np.ndarray:  # noqa: D102
@@ -151,16 +202,25 @@ class GaussianPredictive:
 
     def interval(self, prob: float) -> tuple[np.ndarray, np.ndarray]:  # noqa: D102
         z = stats.norm.ppf(0.5 + prob / 2.0)
-        return self.mu - z * self.sd, self.mu + z * self.sd
+        lo, hi = self.mu - z * self.sd, self.mu + z * self.sd
+        if self.censored:
+            return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        return lo, hi
 
     def crps(self, y: np.ndarray) -> np.ndarray:  # noqa: D102
+        if self.censored:
+            return np.asarray(sr.crps_cnormal(y, self.mu, self.sd, 0.0, 1.0, backend="numpy"))
         return np.asarray(sr.crps_normal(y, self.mu, self.sd, backend="numpy"))
 
     def log_density(self, y: np.ndarray) -> np.ndarray:  # noqa: D102
         return -np.asarray(sr.logs_normal(y, self.mu, self.sd, backend="numpy"))
 
     def pit(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:  # noqa: D102
-        return np.asarray(stats.norm.cdf(y, self.mu, self.sd))
+        cdf = stats.norm.cdf(y, self.mu, self.sd)
+        if not self.censored:
+            return np.asarray(cdf)
+        lo, hi = stats.norm.cdf(0.0, self.mu, self.sd), stats.norm.cdf(1.0, self.mu, self.sd)
+        return censored_pit(lo, cdf, hi, y, rng)
 
 
 def _rank_among(pool: np.ndarray, value: float) -> int:
@@ -232,6 +292,7 @@ def score_cells(
     out["crps"] = predictive.crps(p)
     out["lpd"] = predictive.log_density(p)
     out["pit"] = predictive.pit(p, rng)
+    out["predictive_sd"] = np.asarray(predictive.sd, dtype=float)
 
     pools = train.unit_scores().groupby(train.scores["task"].to_numpy()).apply(np.asarray)
     ranks = np.zeros((len(out), 3), dtype=int)
@@ -258,6 +319,18 @@ def _spearman_by_task(cells: pd.DataFrame) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _sd_error_spearman(cells: pd.DataFrame) -> float:
+    sd = cells["predictive_sd"].to_numpy(float)
+    err = np.abs(cells["unit_predicted"].to_numpy(float) - cells["unit_score"].to_numpy(float))
+    if (
+        len(cells) < 3
+        or np.ptp(sd) <= 1e-12 * max(1.0, float(np.max(np.abs(sd))))
+        or np.ptp(err) == 0
+    ):
+        return float("nan")
+    return float(stats.spearmanr(sd, err).statistic)
+
+
 #: Aggregated metrics, in report order, with whether higher is better.
 METRICS: dict[str, bool] = {
     "mse_unit": False,
@@ -266,6 +339,7 @@ METRICS: dict[str, bool] = {
     "rmse": False,
     "mae": False,
     "mdape": False,
+    "medae": False,
     "paper_mse": False,
     "paper_l1": False,
     "rank_acc": True,
@@ -278,6 +352,8 @@ METRICS: dict[str, bool] = {
     "coverage_90": True,
     "coverage_95": True,
     "width_90": False,
+    "median_width_90_points": False,
+    "sd_error_spearman": True,
     "crps": False,
     "lpd": True,
     "n_cells": True,
@@ -298,6 +374,7 @@ def aggregate(cells: pd.DataFrame) -> dict[str, float]:
         "rmse": float(np.sqrt(np.mean(err**2))),
         "mae": float(np.mean(np.abs(err))),
         "mdape": float(np.median(ape)) if len(ape) else float("nan"),
+        "medae": float(np.median(np.abs(err_unit))) * POINTS,
         "paper_mse": float(np.nanmean(cells["paper_error"] ** 2)),
         "paper_l1": float(np.nanmean(np.abs(cells["paper_error"]))),
         "rank_acc": float(np.mean(rank_diff == 0)),
@@ -310,6 +387,8 @@ def aggregate(cells: pd.DataFrame) -> dict[str, float]:
         tag = f"{round(prob * 100):d}"
         out[f"coverage_{tag}"] = float(cells[f"covered_{tag}"].mean())
     out["width_90"] = float(cells["width_90"].mean())
+    out["median_width_90_points"] = float(cells["width_90"].median()) * POINTS
+    out["sd_error_spearman"] = _sd_error_spearman(cells)
     out["crps"] = float(cells["crps"].mean())
     out["lpd"] = float(cells["lpd"].mean())
     out["n_cells"] = float(len(cells))

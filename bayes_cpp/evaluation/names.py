@@ -17,6 +17,9 @@ PROTOCOLS: tuple[str, ...] = (
     "family-extrapolation",
     "task-holdout",
     "per-llm-half",
+    "per-llm-folds",
+    "release-date",
+    "stronger-than-seen",
 )
 
 #: Methods run when none are named: the default model and every baseline.
@@ -31,6 +34,8 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "softimpute-logit-3",
     "scaling-law",
     "obs-scaling",
+    "gaussian-conditional",
+    "conformal-softimpute-logit-3",
 )
 
 #: Sampler settings of the harness's Bayesian fits: lighter than a default

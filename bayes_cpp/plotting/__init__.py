@@ -35,6 +35,8 @@ plot_active_curve
     Held-out error and interval width vs cells revealed, per strategy.
 plot_diagnostics
     Rank or trace plots of the worst-mixing identified quantities of a fit.
+plot_sbc
+    Simulation-based calibration: rank ECDF differences or histograms per quantity.
 """
 
 from bayes_cpp.plotting.active import plot_active_curve
@@ -43,6 +45,7 @@ from bayes_cpp.plotting.forecast import observed_scores, plot_forecast, plot_wha
 from bayes_cpp.plotting.heldout import plot_calibration, plot_pit, plot_predicted_vs_observed
 from bayes_cpp.plotting.importance import plot_importance, plot_importance_by_category
 from bayes_cpp.plotting.latent import plot_latent_map
+from bayes_cpp.plotting.validation import plot_sbc
 
 __all__ = [
     "observed_scores",
@@ -55,5 +58,6 @@ __all__ = [
     "plot_latent_map",
     "plot_pit",
     "plot_predicted_vs_observed",
+    "plot_sbc",
     "plot_whatif",
 ]
