@@ -186,7 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(p)
     p.add_argument("--spec", default="hbmf", help="model spec name or TOML path")
     p.add_argument("--rank", type=int, default=None)
-    p.add_argument("--sampler", default="nutpie", choices=["nutpie", "pymc", "numpyro", "advi"])
+    p.add_argument(
+        "--sampler",
+        default="nutpie",
+        choices=["nutpie", "pymc", "numpyro", "advi", "fullrank_advi"],
+    )
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)

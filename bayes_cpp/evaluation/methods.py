@@ -169,7 +169,7 @@ class BayesMethod:
         seconds = time.perf_counter() - start
         report = est.diagnose(warn=False)
         self._cache = (key, seed, est)
-        record = {
+        record: dict[str, Any] = {
             "seconds": round(seconds, 2),
             "reused_fit": False,
             "max_rhat": round(float(report.max_rhat), 4),
@@ -178,6 +178,15 @@ class BayesMethod:
             "sampler": est.sampler_used_,
             "fit_seed": seed,
         }
+        if report.approximation is not None:
+            # r-hat and ESS do not apply to a variational fit: record the optimisation.
+            record.update(
+                max_rhat=None,
+                min_ess_bulk=None,
+                approximation=report.approximation,
+                iterations=report.iterations,
+                converged=report.ok,
+            )
         return est, record
 
     def run(  # noqa: D102
