@@ -90,8 +90,9 @@ def _openllm_nuts(args: argparse.Namespace) -> dict[str, Any]:
         "min_ess_bulk": round(report.min_ess_bulk, 1),
         "n_divergent": report.n_divergent,
         "worst": report.table["min_ess_bulk"].nsmallest(3).round(1).to_dict(),
-        "mean_tree_depth": round(float(stats["tree_depth"].mean()), 2)
-        if "tree_depth" in stats
+        "mean_tree_depth": round(float(stats["depth"].mean()), 2) if "depth" in stats else None,
+        "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1)
+        if "n_steps" in stats
         else None,
         "step_size": round(float(stats["step_size"].mean()), 4) if "step_size" in stats else None,
         "report": str(report).splitlines()[0],
@@ -171,20 +172,21 @@ def _markdown(results: dict[str, Any]) -> str:
     advi, nuts = results.get("openllm-advi"), results.get("openllm-nuts")
     if advi or nuts:
         lines += [
-            "| openllm-v1 (7,169 x 6, 43,014 cells) | process wall s | fit s | peak RSS GiB | "
-            "iterations / diagnostics |",
-            "|---|---|---|---|---|",
+            "| openllm-v1 (7,169 x 6, 43,014 cells) | process wall s | process CPU s | fit s | "
+            "peak RSS GiB | iterations / diagnostics |",
+            "|---|---|---|---|---|---|",
         ]
     if advi:
         lines.append(
             f"| mean-field ADVI, 2 x 500 draws, + predict all cells ({advi['predict_all_s']} s) | "
-            f"{advi['process_wall_s']} | {advi['fit_s']} | {advi['peak_rss_gib_child']} "
+            f"{advi['process_wall_s']} | {advi['cpu_s']} | {advi['fit_s']} | {advi['peak_rss_gib_child']} "
             f"(after fit: {advi['peak_rss_after_fit_gib']}) | {advi['iterations']} iterations, "
             f"loss {'converged' if advi['converged'] else 'NOT converged'} |"
         )
     if nuts:
         lines.append(
-            f"| NUTS (nutpie kernel), 2 x (300 + 300) | {nuts['process_wall_s']} | {nuts['fit_s']} | "
+            f"| NUTS (nutpie kernel), 2 x (300 + 300) | {nuts['process_wall_s']} | {nuts['cpu_s']} | "
+            f"{nuts['fit_s']} | "
             f"{nuts['peak_rss_gib_child']} | max r_hat {nuts['max_rhat']}, min bulk ESS "
             f"{nuts['min_ess_bulk']}, {nuts['n_divergent']} divergent |"
         )
@@ -239,6 +241,9 @@ def main() -> None:
         )
         out = run(args)
         out["_rss"] = round(_rss_gib(), 2)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        # CPU seconds (all threads): comparable across runs when other jobs share the cores.
+        out["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
         print(json.dumps(out))
         return
     argv = ["--llms", str(args.llms), "--holdout", str(args.holdout)]
@@ -247,7 +252,8 @@ def main() -> None:
     for name in args.experiments or EXPERIMENTS:
         print(f"running {name} ...", flush=True)
         results[name] = _run_child(name, argv)
-        results[name]["command"] = f"python benchmarks/big_matrix.py {name} " + " ".join(argv)
+        used = argv if name == "subsample" else ["--seed", str(args.seed)]
+        results[name]["command"] = f"python benchmarks/big_matrix.py {name} " + " ".join(used)
         results["machine"] = f"{platform.node()} {platform.machine()}, {platform.python_version()}"
         OUT.parent.mkdir(exist_ok=True)
         OUT.write_text(json.dumps(results, indent=2))
