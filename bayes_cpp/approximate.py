@@ -161,7 +161,10 @@ def fit_approximation(
     Returns a DataTree with ``posterior`` (and PyMC's ``constant_data`` and
     ``observed_data``); the posterior's attributes record the approximation,
     the iterations per stage, whether each stage's loss converged and the
-    final loss.
+    final loss. A full-rank refinement whose final loss is worse than the
+    mean-field one's is discarded (and the attributes say so): with Adam on
+    the dense Cholesky factor this happened on a 500-LLM subsample of
+    ``openllm-v1`` (loss -3158 mean-field, -2133 full-rank).
     """
     import pymc as pm
 
@@ -181,9 +184,23 @@ def fit_approximation(
         )
         _record_stage(attrs, "advi", mean_field.hist, rule, window)
         if method == "fullrank_advi":
-            approx = _refine_full_rank(
+            refined = _refine_full_rank(
                 mean_field, start_values, attrs, max_iterations, window, learning_rate, seed
             )
+            mf_loss, fr_loss = (
+                attrs["bayes_cpp_advi_final_loss"],
+                attrs["bayes_cpp_fullrank_final_loss"],
+            )
+            # Both losses are -ELBO of the same model, so they compare the two fits'
+            # KL divergence to the posterior: keep the full-rank fit only if it is closer.
+            attrs["bayes_cpp_fullrank_kept"] = int(fr_loss < mf_loss)
+            if fr_loss < mf_loss:
+                approx = refined
+            else:
+                attrs["bayes_cpp_approximation"] = (
+                    f"mean-field ADVI (the full-rank refinement ended at a worse loss, "
+                    f"{fr_loss:.1f} vs {mf_loss:.1f}, and was discarded)"
+                )
         seconds = time.perf_counter() - begin
         chain_trees = [
             approx.sample(draws, random_seed=derived_seed(seed, f"chain {c}"))

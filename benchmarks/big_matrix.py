@@ -135,7 +135,16 @@ def _subsample(args: argparse.Namespace) -> dict[str, Any]:
         .to_dict("records")
     )
     fits = result.fits
-    fit_cols = [c for c in ("method", "split", "seconds", "max_rhat", "n_divergent") if c in fits]
+    wanted = (
+        "method",
+        "split",
+        "seconds",
+        "max_rhat",
+        "n_divergent",
+        "approximation",
+        "iterations",
+    )
+    fit_cols = [c for c in wanted if c in fits]
     return {
         "llms": args.llms,
         "cells": data.n_observed,
