@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sampler",
         default="nutpie",
-        choices=["nutpie", "pymc", "numpyro", "advi"],
+        choices=["nutpie", "pymc", "numpyro", "advi", "fullrank_advi"],
         help="inference method",
     )
     _add_sampler_arguments(p, {"draws": 1000, "tune": 500, "chains": 4})

@@ -105,6 +105,13 @@ class DiagnosticReport:
         Per variable: max r-hat, min bulk and tail ESS, number of elements.
     thresholds : dict
         The thresholds applied.
+    approximation : str or None
+        For a variational fit, what it is (e.g. ``"mean-field ADVI"``). Its
+        draws are independent draws from the approximation, so r-hat, ESS,
+        divergences and E-BFMI do not apply (they are NaN / 0 and the table
+        is empty); ``ok`` then means the optimisation's loss converged.
+    iterations : int or None
+        Optimisation iterations of a variational fit.
     """
 
     ok: bool
@@ -115,9 +122,19 @@ class DiagnosticReport:
     min_bfmi: float
     table: pd.DataFrame
     thresholds: dict[str, float] = field(default_factory=dict)
+    approximation: str | None = None
+    iterations: int | None = None
 
     def problems(self) -> list[str]:
         """One line per failed check, naming the variables."""
+        if self.approximation is not None:
+            if self.ok:
+                return []
+            return [
+                f"the optimisation stopped at its cap of {self.iterations} iterations before the "
+                "loss stopped improving; raise advi_iterations "
+                "(BayesCPP(sampler_options={'advi_iterations': ...}))"
+            ]
         th = self.thresholds
         lines = []
         bad_rhat = self.table.index[self.table["max_rhat"] > th["rhat_max"]].tolist()
@@ -166,6 +183,15 @@ class DiagnosticReport:
         }
 
     def __str__(self) -> str:
+        if self.approximation is not None:
+            state = "loss converged" if self.ok else "loss NOT converged"
+            head = (
+                f"APPROXIMATION ({self.approximation}, {self.iterations} iterations, {state}): "
+                "r_hat, ESS, divergences and E-BFMI do not apply to draws from a variational "
+                "approximation; its parameter intervals are typically too narrow, so check "
+                "held-out coverage"
+            )
+            return "\n".join([head, *(f"  - {p}" for p in self.problems())])
         head = (
             f"{'OK' if self.ok else 'NOT OK'}: max r_hat {self.max_rhat:.4f}, min bulk ESS "
             f"{self.min_ess_bulk:.0f}, min tail ESS {self.min_ess_tail:.0f}, "
@@ -201,8 +227,22 @@ def diagnose(
     """Check r-hat, bulk/tail ESS, divergences and E-BFMI on identified quantities.
 
     Emits one :class:`ConvergenceWarning` naming the bad variables when a
-    threshold fails (unless ``warn=False``).
+    threshold fails (unless ``warn=False``). For a variational approximation
+    (posterior attribute ``bayes_cpp_approximation``) nothing MCMC-specific
+    is computed: the report says what the approximation is and whether its
+    loss converged (see :class:`DiagnosticReport`).
     """
+    thresholds = {"rhat_max": rhat_max, "ess_min": ess_min, "bfmi_min": bfmi_min}
+    attrs = idata["posterior"].attrs
+    if "bayes_cpp_approximation" in attrs:
+        report = _approximation_report(attrs, thresholds)
+        if warn and not report.ok:
+            warnings.warn(
+                f"{report.approximation}: " + "; ".join(report.problems()),
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return report
     ds = identified_quantities(idata)
     with warnings.catch_warnings():
         # Constant quantities (e.g. a fixed chance level) give NaN r-hat with
@@ -230,7 +270,6 @@ def diagnose(
             n_div = int(stats_ds["diverging"].sum())
         if "energy" in stats_ds:
             min_bfmi = float(azs.bfmi(idata)["energy"].min())
-    thresholds = {"rhat_max": rhat_max, "ess_min": ess_min, "bfmi_min": bfmi_min}
     ok = (
         bool((table["max_rhat"] <= rhat_max).all())
         and bool((table["min_ess_bulk"] >= ess_min).all())
@@ -254,6 +293,25 @@ def diagnose(
             stacklevel=2,
         )
     return report
+
+
+def _approximation_report(attrs: Any, thresholds: dict[str, float]) -> DiagnosticReport:
+    nan = float("nan")
+    return DiagnosticReport(
+        ok=bool(int(attrs.get("bayes_cpp_converged", 0))),
+        max_rhat=nan,
+        min_ess_bulk=nan,
+        min_ess_tail=nan,
+        n_divergent=0,
+        min_bfmi=nan,
+        table=pd.DataFrame(
+            columns=["max_rhat", "min_ess_bulk", "min_ess_tail", "size"],
+            index=pd.Index([], name="variable"),
+        ),
+        thresholds=thresholds,
+        approximation=str(attrs["bayes_cpp_approximation"]),
+        iterations=int(attrs.get("bayes_cpp_iterations", 0)),
+    )
 
 
 def summary(

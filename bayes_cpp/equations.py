@@ -30,6 +30,7 @@ __all__ = [
     "from_unit",
     "link",
     "noisy_scores",
+    "pointwise_loglik",
     "task_sigma",
     "tensor_math",
     "to_unit",
@@ -115,9 +116,19 @@ def cell_loglik(
     ``(S,)`` for Student-t noise or None. The ``-log(sd)`` term is kept: the
     sd depends on the parameters under binomial noise.
     """
+    return np.asarray(pointwise_loglik(y, mean, sd, nu).sum(axis=1))
+
+
+def pointwise_loglik(
+    y: np.ndarray, mean: np.ndarray, sd: np.ndarray, nu: np.ndarray | None
+) -> np.ndarray:
+    """Log-likelihood of each observed unit score per draw, ``(S, n)``.
+
+    The terms :func:`cell_loglik` sums; PSIS-LOO needs them cell by cell.
+    """
     resid = (y - mean) / sd
     dens = stats.norm.logpdf(resid) if nu is None else stats.t.logpdf(resid, df=nu[:, None])
-    return np.asarray((dens - np.log(sd)).sum(axis=1))
+    return np.asarray(dens - np.log(sd))
 
 
 def noisy_scores(

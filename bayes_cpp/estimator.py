@@ -64,6 +64,7 @@ _PARAMS = (
     "chains",
     "cores",
     "target_accept",
+    "sampler_options",
     "random_seed",
 )
 
@@ -94,10 +95,19 @@ class BayesCPP:
         Use ``llm_features`` / ``task_features`` (where given) instead of the
         spec's features of that side: ``llm_features={}`` then fits no LLM
         features.
-    sampler : {"nutpie", "pymc", "numpyro", "advi"}, default "nutpie"
-        Inference method (recorded in the posterior's attributes).
+    sampler : {"nutpie", "pymc", "numpyro", "advi", "fullrank_advi"}, default "nutpie"
+        Inference method (recorded in the posterior's attributes):
+        ``"advi"`` and ``"fullrank_advi"`` fit a variational approximation,
+        fast on large matrices but approximate (:mod:`bayes_cpp.approximate`;
+        :meth:`diagnose` then reports the optimisation instead of r-hat);
+        ``"numpyro"`` runs NUTS through JAX (CPU devices or a GPU; the
+        ``numpyro`` extra).
     draws, tune, chains, cores, target_accept
         Sampler settings, see :class:`bayes_cpp.inference.SamplerConfig`.
+    sampler_options : mapping, optional
+        Further :class:`~bayes_cpp.inference.SamplerConfig` settings by name,
+        e.g. ``{"advi_iterations": 100_000}`` or ``{"chain_method":
+        "vectorized"}`` (unknown names raise ``SpecError``).
     random_seed : int, optional
         One seed for every stochastic stage (``fit`` may override it).
 
@@ -125,12 +135,13 @@ class BayesCPP:
         llm_features: Mapping[str, FeatureValue] | None = None,
         task_features: Mapping[str, FeatureValue] | None = None,
         replace_features: bool = False,
-        sampler: Literal["nutpie", "pymc", "numpyro", "advi"] = "nutpie",
+        sampler: Literal["nutpie", "pymc", "numpyro", "advi", "fullrank_advi"] = "nutpie",
         draws: int = 1000,
         tune: int = 500,
         chains: int = 4,
         cores: int = 2,
         target_accept: float = 0.9,
+        sampler_options: Mapping[str, Any] | None = None,
         random_seed: int | None = None,
     ) -> None:
         self.spec = spec
@@ -146,6 +157,7 @@ class BayesCPP:
         self.chains = chains
         self.cores = cores
         self.target_accept = target_accept
+        self.sampler_options = sampler_options
         self.random_seed = random_seed
 
     # ------------------------------------------------------------ parameters
@@ -182,6 +194,17 @@ class BayesCPP:
 
     def sampler_config(self) -> SamplerConfig:
         """The :class:`SamplerConfig` built from the constructor parameters."""
+        options = dict(self.sampler_options or {})
+        allowed = SamplerConfig.options()
+        unknown = [k for k in options if k not in allowed]
+        if unknown:
+            raise SpecError(
+                "; ".join(
+                    f"unknown sampler option {k!r}{suggest(k, list(allowed))} "
+                    f"(options: {', '.join(allowed)})"
+                    for k in unknown
+                )
+            )
         return SamplerConfig(
             sampler=self.sampler,
             draws=self.draws,
@@ -189,6 +212,7 @@ class BayesCPP:
             chains=self.chains,
             cores=self.cores,
             target_accept=self.target_accept,
+            **options,
         )
 
     # ------------------------------------------------------------------- fit
@@ -917,18 +941,28 @@ class BayesCPP:
         post = self.idata_["posterior"]
         try:
             report = self.diagnose(warn=False)
-            status = report.headline()
-            if not report.ok:
-                status += "; numbers from this fit may be wrong"
+            if report.approximation is not None:
+                status = (
+                    f"APPROXIMATION ({report.approximation}, {report.iterations} iterations, "
+                    f"loss {'converged' if report.ok else 'NOT converged'}); r_hat/ESS do not apply"
+                )
+            else:
+                status = report.headline()
+                if not report.ok:
+                    status += "; numbers from this fit may be wrong"
         except Exception as exc:
             status = f"unavailable ({type(exc).__name__})"
+        shape = f"{post.sizes['chain']} chains x {post.sizes['draw']} draws"
+        if self.sampler_config_.approximate:
+            shape = (
+                f"{post.sizes['chain']} x {post.sizes['draw']} independent draws (pseudo-chains)"
+            )
         return "\n".join(
             [
                 f"BayesCPP fitted: spec {self.spec_.name!r} (rank {self.spec_.rank}, {self.spec_.likelihood})",
                 f"  data: {self.data_.n_llms} LLMs x {self.data_.n_tasks} tasks, "
                 f"{self.data_.n_observed} observed ({self.data_.density:.1%})",
-                f"  sampler: {self.sampler_used_}, {post.sizes['chain']} chains x {post.sizes['draw']} draws, "
-                f"seed {self.random_seed_}",
+                f"  sampler: {self.sampler_used_}, {shape}, seed {self.random_seed_}",
                 f"  diagnostics: {status}",
             ]
         )

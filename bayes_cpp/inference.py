@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 
     from bayes_cpp.kernel import KernelData
 
-__all__ = ["SamplerConfig", "quiet_sampler_logs", "run_inference"]
+__all__ = ["APPROXIMATE", "SAMPLERS", "SamplerConfig", "quiet_sampler_logs", "run_inference"]
 
-Sampler = Literal["nutpie", "nutpie-pymc", "pymc", "numpyro", "advi"]
-SAMPLERS: tuple[str, ...] = ("nutpie", "nutpie-pymc", "pymc", "numpyro", "advi")
+Sampler = Literal["nutpie", "nutpie-pymc", "pymc", "numpyro", "advi", "fullrank_advi"]
+SAMPLERS: tuple[str, ...] = ("nutpie", "nutpie-pymc", "pymc", "numpyro", "advi", "fullrank_advi")
+#: Samplers that fit a variational approximation instead of running MCMC.
+APPROXIMATE: tuple[str, ...] = ("advi", "fullrank_advi")
+ChainMethod = Literal["auto", "parallel", "vectorized"]
 
 
 @dataclass(frozen=True)
@@ -39,16 +42,22 @@ class SamplerConfig:
 
     Parameters
     ----------
-    sampler : {"nutpie", "nutpie-pymc", "pymc", "numpyro", "advi"}
+    sampler : {"nutpie", "nutpie-pymc", "pymc", "numpyro", "advi", "fullrank_advi"}
         ``"nutpie"``: nutpie's NUTS on the hand-written density of
         :mod:`bayes_cpp.kernel` (no PyMC compile; the default). The others run
         on the PyMC graph: nutpie on PyTensor's compiled graph, PyMC's own
-        NUTS, numpyro (JAX), or ``"advi"`` (mean-field ADVI with a jittered
-        start and Adam: a fast approximation for large matrices).
+        NUTS, numpyro's NUTS (JAX: CPU devices or a GPU), or a variational
+        approximation for large matrices (:mod:`bayes_cpp.approximate`):
+        ``"advi"`` (mean-field) or ``"fullrank_advi"`` (dense covariance,
+        refined from the mean-field solution; up to
+        :data:`~bayes_cpp.approximate.FULLRANK_MAX_DIM` parameters).
     draws, tune, chains : int
         Posterior draws and warm-up iterations per chain, number of chains.
+        An approximation draws ``chains x draws`` independent points, split
+        into pseudo-chains (``tune`` is unused).
     cores : int
-        Parallel chains (threads for nutpie, processes for PyMC's NUTS).
+        Parallel chains (threads for nutpie, processes for PyMC's NUTS,
+        devices for numpyro).
     target_accept : float
         NUTS target acceptance rate.
     adaptation : {"diag", "low_rank"}
@@ -57,7 +66,18 @@ class SamplerConfig:
         of draws (fewer leapfrog steps per draw, cheaper steps), see
         ``benchmarks/RESULTS.md``.
     advi_iterations : int
-        Optimisation steps when ``sampler="advi"``.
+        Most optimisation steps of an approximation (per stage for
+        ``"fullrank_advi"``); it usually stops earlier, when the loss has
+        stopped improving (:class:`~bayes_cpp.approximate.LossPlateau`).
+    advi_window : int
+        Iterations per window of that convergence rule.
+    advi_learning_rate : float
+        Adam's step size for the mean-field stage (full-rank uses 0.03 times it).
+    chain_method : {"auto", "parallel", "vectorized"}
+        How numpyro runs chains: one per JAX device (``"parallel"``) or
+        batched on one device (``"vectorized"``, the choice on a single GPU).
+        ``"auto"``: parallel when ``cores > 1`` and there are at least
+        ``chains`` devices, vectorized otherwise.
     """
 
     sampler: Sampler = "nutpie"
@@ -67,23 +87,54 @@ class SamplerConfig:
     cores: int = 2
     target_accept: float = 0.9
     adaptation: Literal["low_rank", "diag"] = "diag"
-    advi_iterations: int = 30_000
+    advi_iterations: int = 50_000
+    advi_window: int = 500
+    advi_learning_rate: float = 0.01
+    chain_method: ChainMethod = "auto"
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise SpecError(f"sampler must be one of {', '.join(SAMPLERS)}, not {self.sampler!r}")
-        for name in ("draws", "tune", "chains", "cores", "advi_iterations"):
+        for name in ("draws", "tune", "chains", "cores", "advi_iterations", "advi_window"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "tune" else 1):
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < (0 if name == "tune" else 1)
+            ):
                 raise SpecError(f"{name} must be a positive integer, not {value!r}")
+        if self.advi_window < 10:
+            raise SpecError(f"advi_window must be at least 10 iterations, not {self.advi_window}")
         if not 0.5 <= self.target_accept < 1.0:
             raise SpecError(f"target_accept must be in [0.5, 1), not {self.target_accept}")
+        if (
+            not isinstance(self.advi_learning_rate, float | int)
+            or not 0 < self.advi_learning_rate <= 1
+        ):
+            raise SpecError(
+                f"advi_learning_rate must be in (0, 1], not {self.advi_learning_rate!r}"
+            )
         if self.adaptation not in ("low_rank", "diag"):
             raise SpecError(f"adaptation must be 'low_rank' or 'diag', not {self.adaptation!r}")
+        if self.chain_method not in ("auto", "parallel", "vectorized"):
+            raise SpecError(
+                f"chain_method must be 'auto', 'parallel' or 'vectorized', not {self.chain_method!r}"
+            )
+
+    @property
+    def approximate(self) -> bool:
+        """True when the sampler fits a variational approximation (no MCMC diagnostics)."""
+        return self.sampler in APPROXIMATE
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record."""
         return asdict(self)
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """Names of the settings beyond those :class:`~bayes_cpp.BayesCPP` takes directly."""
+        direct = {"sampler", "draws", "tune", "chains", "cores", "target_accept"}
+        return tuple(f.name for f in fields(cls) if f.name not in direct)
 
 
 @contextmanager
@@ -108,14 +159,26 @@ def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | Non
 
     seed = stage_seed(random_seed, "sample")
     start = time.perf_counter()
-    if config.sampler == "advi":
-        idata = _run_advi(model, config, seed, stage_seed(random_seed, "advi_init"))
+    if config.approximate:
+        from bayes_cpp.approximate import fit_approximation
+
+        idata = fit_approximation(
+            model,
+            method=config.sampler,
+            draws=config.draws,
+            chains=config.chains,
+            max_iterations=config.advi_iterations,
+            window=config.advi_window,
+            learning_rate=float(config.advi_learning_rate),
+            seed=seed,
+            init_seed=stage_seed(random_seed, "advi_init"),
+        )
     else:
         nuts: dict[str, Any] = {"target_accept": config.target_accept}
         if config.sampler in ("nutpie", "nutpie-pymc"):
             nuts["adaptation"] = config.adaptation
         elif config.sampler == "numpyro":
-            nuts["chain_method"] = "parallel" if config.cores > 1 else "sequential"
+            nuts["chain_method"] = numpyro_chain_method(config)
         name = "nutpie" if config.sampler == "nutpie-pymc" else config.sampler
         with warnings.catch_warnings():
             # PyMC recommends >= 4 chains and warns on r-hat of raw loadings,
@@ -144,38 +207,25 @@ def run_inference(model: pm.Model, config: SamplerConfig, random_seed: int | Non
     return idata
 
 
-def _run_advi(model: pm.Model, config: SamplerConfig, seed: int, init_seed: int) -> xr.DataTree:
-    # ADVI and MAP started at all-zero loadings sit on a saddle (zero gradient
-    # for U and V), so start from a jittered point and use Adam.
-    import pymc as pm
+def numpyro_chain_method(config: SamplerConfig) -> Literal["parallel", "vectorized"]:
+    """The numpyro chain method for ``config`` on the JAX devices of this process.
 
-    rng = np.random.default_rng(init_seed)
-    start = {
-        k: v + rng.normal(0.0, 0.1, size=np.shape(v))
-        for k, v in model.initial_point(random_seed=init_seed).items()
-    }
-    with model:
-        approx = pm.fit(
-            config.advi_iterations,
-            method="advi",
-            random_seed=seed,
-            start=start,
-            obj_optimizer=pm.adam(learning_rate=0.01),
-            progressbar=False,
-        )
-        idata = approx.sample(config.draws * config.chains, random_seed=seed)
-    post = idata["posterior"].to_dataset()
-    # ADVI returns one "chain" of draws * chains independent draws; split it
-    # into pseudo-chains so the (chain, draw) contract of predictions holds.
-    n, c = config.draws, config.chains
-    values = {
-        name: (da.dims, da.to_numpy().reshape(c, n, *da.shape[2:]))
-        for name, da in post.transpose("chain", "draw", ...).data_vars.items()
-    }
-    coords = {k: v for k, v in post.coords.items() if k not in ("chain", "draw")}
-    ds = xr.Dataset(values, coords={**coords, "chain": np.arange(c), "draw": np.arange(n)})
-    ds.attrs.update(post.attrs)
-    return xr.DataTree.from_dict({"posterior": ds})
+    Importing :mod:`pymc.sampling.jax` sets ``XLA_FLAGS`` to expose 100 host
+    (CPU) devices; that only takes effect when JAX has not started yet in the
+    process. With fewer devices than chains (a single GPU, or JAX started
+    earlier with one CPU device) the chains are vectorized on one device
+    instead of numpyro warning and running them one after another.
+    """
+    if config.chain_method != "auto":
+        return config.chain_method
+    import jax
+    import pymc.sampling.jax  # noqa: F401  (sets XLA_FLAGS before JAX starts)
+
+    return (
+        "parallel"
+        if config.cores > 1 and jax.local_device_count() >= config.chains
+        else "vectorized"
+    )
 
 
 # ------------------------------------------------------- the kernel path

@@ -1,7 +1,10 @@
 """Choosing the rank (and other spec choices) by PSIS-LOO.
 
-Thin wrappers over ``pm.compute_log_likelihood`` and arviz-stats ``loo`` /
-``compare``: we never re-implement ELPD. Pareto-k diagnostics are reported as
+The pointwise log-likelihood comes from the model's equations
+(:func:`bayes_cpp.equations.pointwise_loglik` on the prediction engine's cell
+means and sds), so it exists for fits by the numba kernel too, which have no
+PyMC graph; ELPD itself is arviz-stats' ``loo`` / ``compare``, never
+re-implemented. Pareto-k diagnostics are reported as
 ArviZ computes them; for per-cell factor models many cells can have high k,
 so the ``p_worse``/``dse`` columns should be read with that in mind.
 """
@@ -13,14 +16,15 @@ from collections.abc import Iterable
 from typing import Any
 
 import arviz_stats as azs
+import numpy as np
 import pandas as pd
-import pymc as pm
+import xarray as xr
 
-from bayes_cpp import dims
+from bayes_cpp import dims, equations
 from bayes_cpp.data import CollaborativeData
 from bayes_cpp.estimator import BayesCPP
 
-__all__ = ["compare_ranks", "loo"]
+__all__ = ["compare_ranks", "loo", "pointwise_log_likelihood"]
 
 
 def loo(est: BayesCPP) -> Any:
@@ -28,17 +32,38 @@ def loo(est: BayesCPP) -> Any:
     est.check_is_fitted()
     idata = est.idata_
     if "log_likelihood" not in idata.children:
-        model = getattr(est, "pymc_model_", None) or est.build_model(est.data_)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            # Only the score likelihood: the imputation network's observed
-            # features also have log-likelihood terms, which LOO must not mix in.
-            pm.compute_log_likelihood(idata, var_names=[dims.SCORE], model=model, progressbar=False)
+        idata["log_likelihood"] = xr.Dataset({dims.SCORE: pointwise_log_likelihood(est)})
     with warnings.catch_warnings():
         # High Pareto-k values are expected for per-cell MF models; they are
         # reported in the result, not as a warning per call.
         warnings.simplefilter("ignore", UserWarning)
         return azs.loo(idata, var_name=dims.SCORE)
+
+
+def pointwise_log_likelihood(est: BayesCPP) -> xr.DataArray:
+    """Log-likelihood of every observed score per posterior draw, ``(chain, draw, obs)``.
+
+    Only the score likelihood: the imputation network's observed features
+    have log-likelihood terms too, which LOO must not mix in.
+    """
+    est.check_is_fitted()
+    scores = est.data_.scores
+    llms = est.positions(dims.LLM, scores["llm"].astype(str).tolist())
+    tasks = est.positions(dims.TASK, scores["task"].astype(str).tolist())
+    predictor = est.predictor_
+    # Fitted rows only, so the generator is never drawn from.
+    mean, sd = predictor.pairs(llms, tasks, np.random.default_rng(0))  # type: ignore[arg-type]
+    y = est.data_.unit_scores().to_numpy(float)
+    ll = equations.pointwise_loglik(y[None, :], mean, sd, predictor.nu)
+    draws = predictor.draws
+    return xr.DataArray(
+        ll.reshape(draws.n_chain, draws.n_draw, -1),
+        dims=("chain", "draw", dims.OBS),
+        coords={
+            "chain": est.idata_["posterior"]["chain"].values,
+            "draw": est.idata_["posterior"]["draw"].values,
+        },
+    )
 
 
 def compare_ranks(

@@ -89,7 +89,7 @@ LAYERS = [
     {"_tables", "spec"},
     {"data", "features", "readers", "datasets", "simulation"},
     {"inputs", "kernel"},
-    {"predictor", "inference", "graph", "diagnostics"},
+    {"predictor", "inference", "approximate", "graph", "diagnostics"},
     {"persistence"},
     {"estimator"},
     {"model_selection", "evaluation", "testing", "validation"},

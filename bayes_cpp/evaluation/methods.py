@@ -218,7 +218,7 @@ class BayesMethod:
             est.fit(split.train, random_seed=seed)
         seconds = time.perf_counter() - start
         report = est.diagnose(warn=False)
-        record = {
+        record: dict[str, Any] = {
             "seconds": round(seconds, 2),
             "reused_fit": False,
             "converged": bool(report.ok),
@@ -229,6 +229,15 @@ class BayesMethod:
             "sampler": est.sampler_used_,
             "fit_seed": seed,
         }
+        if report.approximation is not None:
+            # r-hat and ESS do not apply to a variational fit: record the optimisation.
+            record.update(
+                max_rhat=None,
+                min_ess_bulk=None,
+                approximation=report.approximation,
+                iterations=report.iterations,
+                converged=report.ok,
+            )
         self._cache = (key, seed, est, record)
         return est, dict(record)
 
