@@ -69,10 +69,10 @@ Questions and the commands that answer them:
   A one-page summary of a fit          bayes-cpp report --dataset NAME --out report.md
 
 --dataset NAME fits the default model once (about a minute) and caches it;
---fit FIT.nc uses a file written by `bayes-cpp fit`."""
+--fit FIT.nc uses a file written by "bayes-cpp fit"."""
 
 _EPILOG = """exit status: 0 done; 2 bad input or options (one "error:" line); 3 done, but a fit
-failed its convergence checks; 130 interrupted. `bayes-cpp COMMAND --help` lists
+failed its convergence checks; 130 interrupted. "bayes-cpp COMMAND --help" lists
 every option with its default."""
 
 
