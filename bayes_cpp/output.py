@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -136,8 +136,8 @@ def render(
     >>> t = pd.DataFrame({"task": ["a", "b"], "mean": [61.234, float("nan")]})
     >>> print(render(t))
     task mean
-       a 61.2
-       b
+    a    61.2
+    b
     >>> render(t, "json")
     '[{"task":"a","mean":61.234},{"task":"b","mean":null}]'
     """
@@ -149,10 +149,13 @@ def render(
         raise SpecError(f"format must be 'text', 'csv' or 'json', not {fmt!r}")
     per = decimals if isinstance(decimals, Mapping) else {}
     default = decimals if isinstance(decimals, int) else 1
-    formatters = {
-        c: _formatter(per.get(str(c), default))
-        for c in table.columns
-        if pd.api.types.is_float_dtype(table[c])
-    }
-    text = table.to_string(index=False, formatters=formatters, na_rep="")  # type: ignore[arg-type]
+    formatters: dict[str, Any] = {}
+    for c in table.columns:
+        if pd.api.types.is_float_dtype(table[c]):
+            formatters[c] = _formatter(per.get(str(c), default))
+        elif not pd.api.types.is_numeric_dtype(table[c]):
+            # Names read best left-aligned (pandas right-aligns every column).
+            width = max([len(str(c)), *(len(str(v)) for v in table[c])])
+            formatters[c] = lambda v, w=width: str(v).ljust(w)
+    text = table.to_string(index=False, formatters=formatters, na_rep="", justify="left")
     return "\n".join(line.rstrip() for line in text.splitlines())
