@@ -13,7 +13,7 @@ from it never imports it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -248,7 +248,13 @@ class BayesCPP:
         spec, _, _, inputs = self._prepare(data)
         return build_model(inputs, spec, rotation_gauge=rotation_gauge)
 
-    def fit(self, data: CollaborativeData, *, random_seed: int | None = None) -> Self:
+    def fit(
+        self,
+        data: CollaborativeData,
+        *,
+        random_seed: int | None = None,
+        progress: Callable[[Sequence[Any]], None] | None = None,
+    ) -> Self:
         """Sample the posterior given ``data``; returns self.
 
         Parameters
@@ -259,6 +265,11 @@ class BayesCPP:
             paper's cold start), like :meth:`forecast` does for names not in ``data``.
         random_seed : int, optional
             Overrides the constructor's seed; recorded in ``random_seed_``.
+        progress : callable, optional
+            With the default ``"nutpie"`` sampler, called about every 0.5 s from a
+            background thread with one ``nutpie.ChainProgress`` per chain
+            (``finished_draws``, ``total_draws``, ``divergences``, ``tuning``);
+            ignored by the other samplers. See :func:`bayes_cpp.inference.run_kernel`.
         """
         seed = self.random_seed if random_seed is None else random_seed
         spec, llm_design, task_design, inputs = self._prepare(data)
@@ -268,7 +279,9 @@ class BayesCPP:
             from bayes_cpp.inputs import data_groups
             from bayes_cpp.kernel import build_layout
 
-            idata = run_kernel(build_layout(inputs, spec), spec, inputs.coords, config, seed)
+            idata = run_kernel(
+                build_layout(inputs, spec), spec, inputs.coords, config, seed, progress=progress
+            )
             idata = idata.assign(**data_groups(inputs))
         else:
             from bayes_cpp.graph import build_model

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
@@ -269,12 +269,16 @@ def run_kernel(
     coords: dict[str, list],
     config: SamplerConfig,
     random_seed: int | None,
+    progress: Callable[[Sequence[Any]], None] | None = None,
 ) -> xr.DataTree:
     """Nutpie's NUTS on the hand-written density; returns posterior and sample_stats.
 
     The posterior has the names and dims of the PyMC graph's (see
     :mod:`bayes_cpp.kernel`), so diagnostics, predictions and files do not
-    care which path sampled it.
+    care which path sampled it. ``progress``, when given, is nutpie's
+    ``progress_callback``: called from a background thread about every 0.5 s
+    with one ``nutpie.ChainProgress`` per chain (``finished_draws``,
+    ``total_draws``, ``divergences``, ``tuning``, ...); it must not raise.
     """
     import nutpie
     from nutpie import _lib
@@ -362,6 +366,8 @@ def run_kernel(
         cores=min(config.cores, config.chains),
         seed=seed,
         progress_bar=False,
+        progress_callback=progress,
+        progress_rate=500,
         save_warmup=count_tuning,
         adaptation=config.adaptation,
         target_accept=config.target_accept,

@@ -141,12 +141,35 @@ def _attr_checksums(attrs: Mapping[str, Any]) -> dict[str, str]:
     return {k: hashlib.sha256(str(attrs[k]).encode()).hexdigest() for k in sorted(attrs)}
 
 
+def _plain_strings(ds: xr.Dataset) -> xr.Dataset:
+    """Object arrays (nutpie's coordinates and divergence messages) as str arrays.
+
+    netCDF writes an object array as strings (missing entries as ""), or as
+    floats when every entry is NaN, and reads it back as such; converting first
+    makes what is hashed what is read back.
+    """
+    changed = {}
+    for name in ds.variables:
+        values = ds[name].values
+        if values.dtype.kind == "O":
+            text = [
+                "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                for v in values.ravel()
+            ]
+            changed[name] = ds[name].copy(data=np.array(text, dtype=str).reshape(values.shape))
+    if not changed:
+        return ds
+    coords = {k: v for k, v in changed.items() if k in ds.coords}
+    data = {k: v for k, v in changed.items() if k not in ds.coords}
+    return ds.assign_coords(coords).assign(data)
+
+
 def save_fit(fit: SavedFit, path: Path) -> Path:
     """Write ``fit`` to ``path`` atomically; returns the path."""
     tree: dict[str, xr.Dataset] = {}
     for group in _GROUPS:
         if group in fit.idata.children:
-            ds = fit.idata[group].to_dataset()
+            ds = _plain_strings(fit.idata[group].to_dataset())
             tree[group] = ds.assign_attrs(_clean_attrs(dict(ds.attrs)))
     tree[_DATA_GROUP] = fit.data.to_xarray()
     config = {

@@ -41,8 +41,15 @@ def mock_sampling() -> Iterator[None]:
         next(gen, None)
 
 
-def _mock_run_kernel(data: Any, spec: Any, coords: dict, config: Any, random_seed: Any) -> Any:
-    """Jittered starting points (as NUTS would start from), expanded to named draws."""
+def _mock_run_kernel(
+    data: Any, spec: Any, coords: dict, config: Any, random_seed: Any, progress: Any = None
+) -> Any:
+    """Jittered starting points (as NUTS would start from), expanded to named draws.
+
+    ``progress`` (nutpie's callback) is called once, with every chain finished.
+    """
+    import types
+
     import numpy as np
     import xarray as xr
 
@@ -73,4 +80,10 @@ def _mock_run_kernel(data: Any, spec: Any, coords: dict, config: Any, random_see
         },
         coords=sample_coords,
     )
+    if progress is not None:
+        total = config.tune + config.draws
+        done = types.SimpleNamespace(
+            finished_draws=total, total_draws=total, divergences=0, tuning=False, started=True
+        )
+        progress([done] * chains)
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})

@@ -48,7 +48,7 @@ def test_predict_and_diagnose_from_saved_fit(mock_fitted, tmp_path, capsys):
     csv = tmp_path / "pred.csv"
     assert main(["predict", "--fit", str(path), "--llm", "llm-000", "--csv", str(csv)]) == 0
     text = csv.read_text().splitlines()
-    assert text[0].startswith("llm,task,mean,q0.050,q0.950,observed")
+    assert text[0].startswith("llm,task,mean,5%,95%,observed")
     assert len(text) == 1 + mock_fitted.data_.n_tasks
     code = main(["diagnose", "--fit", str(path)])
     out = capsys.readouterr().out
@@ -260,6 +260,12 @@ def test_every_option_has_help_and_shows_its_default():
         "predict",
         "diagnose",
         "evaluate",
+        "forecast",
+        "whatif",
+        "next",
+        "importance",
+        "similar",
+        "report",
     }
     for name, sub in subactions.choices.items():
         text = "".join(sub.format_help().split())  # help wraps lines, even inside defaults
@@ -369,6 +375,12 @@ def test_fit_warns_on_stderr_when_the_fit_fails_its_checks(sim, tmp_path, capsys
     assert main([*args, "--chains", "2"]) == 0
     captured = capsys.readouterr()
     assert "diagnostics: FAILED convergence checks" in captured.out  # the repr
-    assert captured.err.startswith("warning: the fit FAILED convergence checks: max r_hat ")
+    lines = captured.err.splitlines()
+    # A progress line first (what runs, then how far it got), the warning last.
+    assert (
+        lines[0] == "fitting hbmf on scores.csv: 2 chains x 25 iterations (5 warm-up), nutpie ..."
+    )
+    assert lines[1].startswith("  100% of 50 iterations")
+    assert lines[-1].startswith("warning: the fit FAILED convergence checks: max r_hat ")
     assert "bulk ESS < 400" in captured.err
     assert out.is_file()

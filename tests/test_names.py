@@ -85,17 +85,17 @@ def test_no_module_touches_private_members_of_the_estimator():
 
 #: Layers from low to high; a module may import only from its own layer or below.
 LAYERS = [
-    {"dims", "exceptions", "_version", "_validation", "seeds", "equations"},
+    {"dims", "exceptions", "_version", "_validation", "seeds", "equations", "progress"},
     {"_tables", "spec"},
-    {"data", "features", "readers", "datasets", "simulation"},
+    {"data", "features", "readers", "datasets", "simulation", "newcomers"},
     {"inputs", "kernel"},
     {"predictor", "inference", "approximate", "graph", "diagnostics"},
     {"persistence"},
     {"estimator"},
-    {"model_selection", "evaluation", "testing", "validation"},
+    {"model_selection", "evaluation", "testing", "validation", "fitcache"},
     # The workflows of issue 14 (questions users bring), on the public API.
-    {"whatif", "similarity", "importance", "active"},
-    {"cli", "plotting", "__init__", "__main__"},
+    {"whatif", "similarity", "importance", "active", "output"},
+    {"cli", "plotting", "report", "__init__", "__main__"},
 ]
 
 

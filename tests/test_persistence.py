@@ -290,3 +290,32 @@ def test_sigkill_during_save_leaves_the_previous_file_loadable(big_saved, tmp_pa
         for p in leftovers:
             p.unlink()
     assert torn >= 1  # at least one kill landed mid-save
+
+
+def test_object_string_coordinates_round_trip(mock_fitted, tmp_path):
+    # nutpie labels dims with object arrays of str; netCDF reads them back as "U".
+    from tests.conftest import with_posterior
+
+    est = with_posterior(mock_fitted)
+    post = est.idata_["posterior"].to_dataset()
+    post = post.assign_coords(llm=np.array(post["llm"].values.tolist(), dtype=object))
+    assert post["llm"].dtype == object
+    est.idata_["posterior"] = post
+    # nutpie's divergence messages: NaN where a draw did not diverge (all NaN: netCDF floats).
+    stats = est.idata_["sample_stats"].to_dataset()
+    shape = (stats.sizes["chain"], stats.sizes["draw"])
+    messages = np.full(shape, np.nan, dtype=object)
+    stats = stats.assign(none=(("chain", "draw"), messages.copy()))
+    messages[0, 0] = "Divergence due to large energy error"
+    est.idata_["sample_stats"] = stats.assign(some=(("chain", "draw"), messages))
+    path = est.save(tmp_path / "object-coords.nc")
+    loaded = BayesCPP.load(path)
+    assert loaded.idata_["posterior"]["llm"].values.tolist() == post["llm"].values.tolist()
+    assert loaded.idata_["sample_stats"]["some"].values[0, 0].startswith("Divergence")
+
+
+@pytest.mark.slow  # a real (tiny) nutpie fit: its coordinates are object arrays
+def test_a_real_fit_round_trips(sim, tmp_path):
+    est = BayesCPP(draws=30, tune=30, chains=2, random_seed=0).fit(sim.data)
+    loaded = BayesCPP.load(est.save(tmp_path / "real.nc"))
+    xr.testing.assert_allclose(loaded.predict(random_seed=1), est.predict(random_seed=1))

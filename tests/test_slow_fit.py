@@ -67,10 +67,28 @@ def test_true_identified_quantities_recovered(sim40, fitted):
 
 
 def test_diagnostics_on_identified_quantities(fitted):
+    """The report's numbers are arviz-stats' on the identified quantities.
+
+    Its convergence verdict is not asserted here: at these tiny settings this
+    40 x 12 matrix gives 1-5 divergences and r-hat 1.02-1.08 depending on the
+    seed (measured; benchmarks/RESULTS.md), and the report must say so.
+    """
+    import arviz_stats as azs
+
     report = fitted.diagnose(warn=False)
-    assert report.n_divergent == 0
-    assert report.max_rhat < 1.05
     assert {"eta", "sigma", "llm_bias"} <= set(report.table.index)
+    assert {"llm_loading", "task_loading"}.isdisjoint(report.table.index)
+    n_div = int(fitted.idata_["sample_stats"]["diverging"].sum())
+    assert report.n_divergent == n_div
+    rhat = azs.rhat(fitted.idata_["posterior"]["sigma"].to_dataset(), method="rank")["sigma"]
+    assert report.table.loc["sigma", "max_rhat"] == pytest.approx(float(rhat.max()), rel=1e-6)
+    assert report.ok == (
+        report.max_rhat <= 1.01
+        and report.min_ess_bulk >= 400
+        and n_div == 0
+        and not report.min_bfmi < 0.3
+    )
+    assert report.max_rhat < 1.1  # sampling works at all
 
 
 def test_same_seed_same_posterior(sim40, fitted):
