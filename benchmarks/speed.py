@@ -44,8 +44,26 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "fit-sim-1000x30": ("fit", {"simulate": [1000, 30, 0.3]}),
     "fit-sim-10000x30": ("fit", {"simulate": [10000, 30, 0.3], "chains": 2, "draws": 300}),
     "forecast-2-scores": ("forecast", {"dataset": "cpp-crowdsourced"}),
+    "cli-forecast-2-scores": ("cli-forecast", {"dataset": "cpp-crowdsourced"}),
     "cli-help": ("cli", {"argv": ["--help"]}),
 }
+
+
+def _forecast_argv(dataset: str, fit: str) -> list[str]:
+    """``bayes-cpp forecast`` for the best-observed LLM of ``dataset``, two of its scores known."""
+    import bayes_cpp as bc
+
+    data = bc.datasets.load(dataset)
+    target = data.observed_counts("llm").idxmax()
+    row = data.llms.loc[target]
+    argv = ["forecast", "--fit", fit, "--family", str(row["family"]), "--name", "new"]
+    for col in ("params_b", "tokens_b"):
+        if col in row and row[col] == row[col]:
+            argv += ["--factor", f"{col}={row[col]}"]
+    two = data.scores[data.scores["llm"] == target].head(2)
+    for task, score in zip(two["task"], two["score"], strict=True):
+        argv += ["--score", f"{task}={score}"]
+    return argv
 
 
 def _child(kind: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -163,11 +181,13 @@ def measure(name: str, repeats: int, workdir: Path) -> dict[str, Any]:
     """Cold runs (each with empty caches) and warm runs (after one filling run)."""
     kind, args = SCENARIOS[name]
     runs: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
-    if kind == "forecast":
+    if kind in ("forecast", "cli-forecast"):
         fit_path = workdir / "forecast-fit.nc"
         if not fit_path.exists():
             _run("fit", {**args, "save": str(fit_path)}, _env(workdir / "forecast-cache"))
         args = {**args, "fit": str(fit_path)}
+        if kind == "cli-forecast":
+            kind, args = "cli", {"argv": _forecast_argv(args["dataset"], str(fit_path))}
     for i in range(repeats):
         cold = workdir / f"{name}-cold-{i}"
         runs["cold"].append(_run(kind, args, _env(cold)))

@@ -1,0 +1,120 @@
+"""Active evaluation: the recommended order against random and largest-sd-first order.
+
+Per seed, :func:`bayes_cpp.reveal_curve` hides a share of the observed cells,
+keeps half of them as a fixed test set, plans ``--budget`` evaluations from the
+other half with each strategy, reveals them ``--step`` at a time (refitting) and
+scores the test cells. The table is the mean over seeds of test RMSE and mean
+90% width (unit scale) per strategy and cells revealed, and the paired
+difference recommended - other at the full budget (mean ± sd over seeds).
+
+Usage (from the repository root)::
+
+    BAYES_CPP_DATA=../shared/data python benchmarks/active_eval.py sim --seeds 5
+    BAYES_CPP_DATA=../shared/data python benchmarks/active_eval.py cpp-crowdsourced --seeds 3
+
+Writes ``benchmarks/results/active-<dataset>.json`` and prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def load(name: str) -> Any:
+    import bayes_cpp as bc
+
+    if name == "sim":
+        return bc.simulate(60, 15, density=0.6, n_families=10, random_seed=7).data
+    return bc.datasets.load(name)
+
+
+def table(curve: pd.DataFrame) -> str:
+    mean = curve.groupby(["strategy", "n_revealed"])[["rmse", "mean_width_90", "coverage_90"]]
+    agg = mean.mean().reset_index()
+    lines = [
+        "| strategy | revealed | RMSE (0-1) | mean width 90% | coverage 90% |",
+        "|---|---|---|---|---|",
+    ]
+    for r in agg.itertuples():
+        lines.append(
+            f"| {r.strategy} | {r.n_revealed} | {r.rmse:.4f} | {r.mean_width_90:.4f} | "
+            f"{r.coverage_90:.3f} |"
+        )
+    last = curve[curve["n_revealed"] == curve["n_revealed"].max()].pivot_table(
+        index="seed", columns="strategy", values=["rmse", "mean_width_90"]
+    )
+    first = curve[curve["n_revealed"] == 0].pivot_table(
+        index="seed", columns="strategy", values=["rmse", "mean_width_90"]
+    )
+    lines += [
+        "",
+        "| at the full budget, per seed | recommended - random | recommended - largest sd |",
+    ]
+    lines += ["|---|---|---|"]
+    for metric in ("rmse", "mean_width_90"):
+        gain = first[metric] - last[metric]  # reduction from revealing
+        cells = []
+        for other in ("random", "largest_sd"):
+            d = last[metric]["recommended"] - last[metric][other]
+            cells.append(
+                f"{d.mean():+.4f} ± {d.std():.4f} (lower in {int((d < 0).sum())}/{len(d)})"
+            )
+        lines.append(f"| {metric} | {cells[0]} | {cells[1]} |")
+        red = ", ".join(f"{s} {gain[s].mean():.4f}" for s in gain.columns)
+        lines.append(f"| reduction of {metric} from 0 revealed | {red} | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    import bayes_cpp as bc
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="'sim' (60 x 15 simulated) or a dataset name")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=20)
+    parser.add_argument("--step", type=int, default=10)
+    parser.add_argument("--hide-fraction", type=float, default=0.2)
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    data = load(args.dataset)
+    start = time.perf_counter()
+    curve = bc.reveal_curve(
+        data,
+        budget=args.budget,
+        step=args.step,
+        seeds=args.seeds,
+        hide_fraction=args.hide_fraction,
+        est_params={"draws": args.draws, "tune": args.tune, "chains": args.chains},
+        progress=True,
+    )
+    minutes = (time.perf_counter() - start) / 60
+    md = table(curve)
+    result = {
+        "command": "python benchmarks/active_eval.py "
+        + " ".join(argv or __import__("sys").argv[1:]),
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "minutes": round(minutes, 1),
+        "curve": curve.to_dict("records"),
+        "markdown": md,
+    }
+    out = Path(args.out or HERE / "results" / f"active-{args.dataset}.json")
+    out.write_text(json.dumps(result, indent=1))
+    print(md)
+    print(f"\n{minutes:.1f} min; wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
