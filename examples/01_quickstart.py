@@ -11,8 +11,7 @@
 # as a notebook (`examples/notebooks/01_quickstart.ipynb`).
 
 # %%
-from __future__ import annotations
-
+# %matplotlib inline
 import argparse
 import sys
 from pathlib import Path

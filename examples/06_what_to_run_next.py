@@ -14,8 +14,7 @@
 # ```
 
 # %%
-from __future__ import annotations
-
+# %matplotlib inline
 import argparse
 import sys
 from pathlib import Path

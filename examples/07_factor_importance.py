@@ -15,8 +15,7 @@
 # In one command: `bayes-cpp importance --dataset cpp-crowdsourced --by-category --plot importance.png`.
 
 # %%
-from __future__ import annotations
-
+# %matplotlib inline
 import argparse
 import sys
 from pathlib import Path
