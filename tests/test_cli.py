@@ -630,3 +630,25 @@ def test_question_commands_need_one_fit_source(saved_fit, capsys):
     assert "give --fit FIT.nc" in capsys.readouterr().err
     assert main(["importance", "--fit", saved_fit, "--dataset", "cpp-crowdsourced"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_dataset_source_fits_once_then_uses_the_cache(sim, monkeypatch, capsys, mock_sampling):
+    import bayes_cpp.cli as cli
+    from bayes_cpp import datasets
+
+    monkeypatch.setattr(datasets, "load", lambda name, **kw: sim.data)
+    monkeypatch.setattr(
+        cli, "_DEFAULT_FIT", {**cli._DEFAULT_FIT, "draws": 20, "tune": 5, "chains": 2}
+    )
+    args = ["similar", "llm-000", "--dataset", "toy", "-n", "2", "--json"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "fitting hbmf on toy: 2 chains x 25 iterations" in first.err
+    assert "cached in " in first.err
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert "using the cached fit of hbmf on toy" in second.err
+    assert "fitting" not in second.err
+    assert json.loads(second.out) == json.loads(first.out)  # the same fit answers
+    assert main([*args, "--no-cache"]) == 0
+    assert "fitting hbmf on toy" in capsys.readouterr().err
