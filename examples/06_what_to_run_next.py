@@ -87,10 +87,11 @@ def main(args: argparse.Namespace) -> dict:
             ).to_string(index=False)
         )
     observed = plotting.observed_scores(est, args.llm)
+    picks = ", ".join(out[f"the profile of {args.llm}"]["task"].head(3)) + ", ..."
     figure = plotting.plot_forecast(
         est.predict([args.llm]),
         observed=observed,
-        title=f"{args.llm} today: {len(observed)} scores known; the widest intervals are worth running",
+        title=f"{args.llm} today ({len(observed)} scores known); run next: {picks}",
     )
     folder = Path(args.out_dir)
     folder.mkdir(parents=True, exist_ok=True)
