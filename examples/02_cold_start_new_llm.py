@@ -1,17 +1,22 @@
-"""Cold start: forecast an LLM the model has never seen, with 0 and with 2 known scores.
+# %% [markdown]
+# # Cold start: forecast an LLM the model has never seen, with 0 and with 2 known scores
+#
+# The CPP paper's "CPP-0" and "CPP-2" settings: hold one LLM out of the crowdsourced
+# matrix, forecast it from its family and design factors alone, then condition on two of
+# its real scores (no refit), and compare both to its real scores.
 
-The CPP paper's "CPP-0" and "CPP-2" settings: hold one LLM out of the crowdsourced
-matrix, forecast it from its family and design factors alone, then condition on two of
-its real scores (no refit), and compare both to its real scores.
-"""
-
+# %%
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 import bayes_cpp as bc
+
+DEFAULTS = bc.BayesCPP().get_params()  # the package's sampler defaults
+DESCRIPTION = "Cold start: forecast a held-out LLM with 0 and with 2 known scores (CPP-0, CPP-2)."
 
 
 def main(args: argparse.Namespace) -> dict:
@@ -42,16 +47,17 @@ def main(args: argparse.Namespace) -> dict:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--llm", default=None, help="LLM to hold out (default: the most evaluated)")
     parser.add_argument("--known", type=int, default=2)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--draws", type=int, default=DEFAULTS["draws"])
+    parser.add_argument("--tune", type=int, default=DEFAULTS["tune"])
+    parser.add_argument("--chains", type=int, default=DEFAULTS["chains"])
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
 
+# %%
 if __name__ == "__main__":
-    main(parse())
+    main(parse([] if "ipykernel" in sys.modules else None))

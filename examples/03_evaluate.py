@@ -1,17 +1,22 @@
-"""Should you trust it? Compare the Bayesian model with the baselines on hidden cells.
+# %% [markdown]
+# # Should you trust it? The Bayesian model against the baselines on hidden cells
+#
+# Hides a random 5% of the observed cells (the CPP paper's Table 1 protocol), fits the
+# default model and the baselines on the rest, and prints accuracy, calibration and
+# ranking metrics side by side (mean ± sd over seeds). On simulated data by default;
+# ``--dataset cpp-crowdsourced`` for the paper's matrix.
 
-Hides a random 5% of the observed cells (the CPP paper's Table 1 protocol), fits the
-default model and the baselines on the rest, and prints accuracy, calibration and
-ranking metrics side by side (mean ± sd over seeds). On simulated data by default;
-``--dataset cpp-crowdsourced`` for the paper's matrix.
-"""
-
+# %%
 from __future__ import annotations
 
 import argparse
+import sys
 
 import bayes_cpp as bc
 from bayes_cpp.evaluation import evaluate
+from bayes_cpp.evaluation.names import EVALUATION_SAMPLER
+
+DESCRIPTION = "Compare the Bayesian model with the baselines on hidden cells."
 
 
 def main(args: argparse.Namespace) -> bc.evaluation.EvaluationResult:
@@ -36,17 +41,18 @@ def main(args: argparse.Namespace) -> bc.evaluation.EvaluationResult:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--methods", default="hbmf,task-mean,additive,mf,softimpute-logit-3")
     parser.add_argument("--holdout", type=float, default=0.2)
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--draws", type=int, default=EVALUATION_SAMPLER["draws"])
+    parser.add_argument("--tune", type=int, default=EVALUATION_SAMPLER["tune"])
+    parser.add_argument("--chains", type=int, default=EVALUATION_SAMPLER["chains"])
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
 
+# %%
 if __name__ == "__main__":
-    main(parse())
+    main(parse([] if "ipykernel" in sys.modules else None))

@@ -384,3 +384,271 @@ def test_fit_warns_on_stderr_when_the_fit_fails_its_checks(sim, tmp_path, capsys
     assert lines[-1].startswith("warning: the fit FAILED convergence checks: max r_hat ")
     assert "bulk ESS < 400" in captured.err
     assert out.is_file()
+
+
+# ------------------------------------------------------ question commands on a saved fit
+@pytest.fixture(scope="module")
+def saved_fit(mock_fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("saved") / "fit.nc"
+    mock_fitted.save(path)
+    return str(path)
+
+
+def _json_out(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_version(capsys):
+    from bayes_cpp import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"bayes-cpp {__version__}"
+
+
+def test_forecast_table_with_known_scores(saved_fit, capsys):
+    args = ["forecast", "--fit", saved_fit, "--family", "family-00", "--factor", "params_b=30"]
+    args += ["--score", "task-00=60", "--score", "task-01=55", "--name", "my-30b"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Forecast for my-30b (family family-00, params_b=30, 2 known scores)")
+    header = out[2].split()
+    assert header == ["task", "known", "mean", "sd", "5%", "25%", "75%", "95%"]
+    rows = {line.split()[0]: line.split()[1:] for line in out[3:]}
+    assert set(rows) == {f"task-0{i}" for i in range(8)}
+    assert rows["task-00"][0] == "60.0"
+    assert rows["task-01"][0] == "55.0"
+
+
+def test_forecast_json_and_csv(saved_fit, tmp_path, capsys):
+    base = ["forecast", "--fit", saved_fit, "--family", "family-00", "--score", "task-00=60"]
+    assert main([*base, "--json"]) == 0
+    records = _json_out(capsys)
+    assert len(records) == 8
+    for r in records:
+        assert r["5%"] <= r["25%"] <= r["75%"] <= r["95%"]
+        assert r["5%"] <= r["mean"] <= r["95%"]
+    known = {r["task"]: r["known"] for r in records}
+    assert known["task-00"] == 60.0
+    assert known["task-01"] is None  # NaN is null in JSON
+    csv = tmp_path / "forecast.csv"
+    assert main([*base, "--csv", str(csv)]) == 0
+    assert f"wrote 8 rows to {csv}" in capsys.readouterr().out
+    table = pd.read_csv(csv)
+    assert table.columns.tolist() == ["task", "known", "mean", "sd", "5%", "25%", "75%", "95%"]
+    assert (table["5%"] <= table["95%"]).all()
+    # Same seed, same forecast, whatever the output format.
+    by_task = {r["task"]: r["mean"] for r in records}
+    assert table.set_index("task")["mean"].to_dict() == pytest.approx(by_task)
+
+
+def test_forecast_without_scores_has_no_known_column(saved_fit, capsys):
+    assert main(["forecast", "--fit", saved_fit, "--family", "family-00", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "task,mean,sd,5%,25%,75%,95%"
+
+
+def test_forecast_from_an_llm_file_and_a_plot(saved_fit, tmp_path, capsys):
+    spec = tmp_path / "new.toml"
+    spec.write_text(
+        'name = "from-file"\nfamily = "family-01"\n[factors]\nparams_b = 7\n[scores]\n"task-02" = 40\n'
+    )
+    figure = tmp_path / "forecast.png"
+    assert (
+        main(["forecast", "--fit", saved_fit, "--llm-file", str(spec), "--plot", str(figure)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "Forecast for from-file (family family-01, params_b=7, 1 known score)" in out
+    assert f"figure: {figure}" in out
+    assert figure.stat().st_size > 10_000
+
+
+def test_forecast_typo_in_family_warns_with_the_suggestion(saved_fit, capsys):
+    assert main(["forecast", "--fit", saved_fit, "--family", "famly-00", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 8  # still answered, as a new family
+    warning = [line for line in captured.err.splitlines() if "famly-00" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith("warning: family 'famly-00' is not in the fit")
+    assert "did you mean 'family-00'" in warning[0]
+
+
+@pytest.mark.parametrize(
+    ("score", "named"),
+    [
+        ("tsk-00=60", "unknown task 'tsk-00' (did you mean 'task-00'"),
+        ("task-00=abc", "--score 'task-00=abc': 'abc' is not a number"),
+        ("task-00", "--score 'task-00': write NAME=VALUE"),
+        ("task-00=nan", "task-00"),
+    ],
+)
+def test_forecast_bad_score_exits_2_naming_it(saved_fit, capsys, score, named):
+    assert main(["forecast", "--fit", saved_fit, "--score", score]) == 2
+    err = capsys.readouterr().err
+    assert named in err
+    assert "error:" in err
+    assert "Traceback" not in err
+
+
+def test_forecast_bad_plot_path_fails_before_loading(tmp_path, capsys):
+    args = ["forecast", "--fit", str(tmp_path / "missing.nc"), "--plot", str(tmp_path / "f.txt")]
+    assert main(args) == 2
+    assert "--plot" in capsys.readouterr().err
+
+
+def test_whatif_times_and_values(saved_fit, capsys):
+    base = ["whatif", "--fit", saved_fit, "--family", "family-00", "--factor", "params_b=30"]
+    base += ["--factor", "tokens_b=1000", "--vary", "tokens_b"]
+    assert main([*base, "--times", "0.5,1,2", "--json"]) == 0
+    records = _json_out(capsys)
+    assert len(records) == 3 * 8
+    assert sorted({r["tokens_b"] for r in records}) == [500.0, 1000.0, 2000.0]
+    assert sorted({r["times"] for r in records}) == [0.5, 1.0, 2.0]
+    for r in records:
+        assert r["5%"] <= r["25%"] <= r["75%"] <= r["95%"]
+        assert r["5%"] <= r["mean"] <= r["95%"]
+    assert main([*base, "--values", "1500,3000", "--task", "task-03", "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "task,tokens_b,mean,5%,25%,75%,95%"
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["task-03", "1500.0"],
+        ["task-03", "3000.0"],
+    ]
+
+
+def test_whatif_needs_exactly_one_of_times_and_values(saved_fit, capsys):
+    base = ["whatif", "--fit", saved_fit, "--factor", "tokens_b=1000", "--vary", "tokens_b"]
+    assert main(base) == 2
+    assert "give --values V1,V2,... or --times M1,M2,..." in capsys.readouterr().err
+    assert main([*base, "--values", "1,2", "--times", "1,2"]) == 2
+    assert main(["whatif", "--fit", saved_fit, "--vary", "tokens_b", "--times", "1,2"]) == 2
+    assert "--factor tokens_b=" in capsys.readouterr().err
+    assert main(["whatif", "--fit", saved_fit, "--vary", "colour", "--values", "1,2"]) == 2
+    assert "factor 'colour' is not used by the model" in capsys.readouterr().err
+
+
+def test_next_budget_and_targets(saved_fit, mock_fitted, capsys):
+    assert main(["next", "--fit", saved_fit, "--budget", "4", "--json"]) == 0
+    plan = pd.DataFrame(_json_out(capsys))
+    assert plan["rank"].tolist() == [1, 2, 3, 4]
+    assert plan.columns.tolist() == [
+        "rank",
+        "llm",
+        "task",
+        "expected_gain",
+        "cumulative_gain",
+        "predicted",
+        "predicted_sd",
+    ]
+    assert (plan["expected_gain"] > 0).all()
+    assert plan["cumulative_gain"].tolist() == pytest.approx(
+        plan["expected_gain"].cumsum().tolist()
+    )
+    scores = mock_fitted.data_.scores
+    observed = set(zip(scores["llm"], scores["task"], strict=True))
+    assert not set(zip(plan["llm"], plan["task"], strict=True)) & observed
+    assert main(["next", "--fit", saved_fit, "--budget", "2", "--target", "llm:llm-000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "The 2 evaluations that most reduce the uncertainty about the untested cells of llm-000"
+    )
+    assert len([line for line in out.splitlines() if line.split()[:1] in (["1"], ["2"])]) == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("llm:nobody", "unknown LLM 'nobody'"),
+        ("row:llm-000", "--target is matrix, llm:NAME or task:NAME"),
+    ],
+)
+def test_next_bad_target_exits_2(saved_fit, capsys, target, message):
+    assert main(["next", "--fit", saved_fit, "--target", target]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_next_budget_must_be_positive(saved_fit, capsys):
+    assert main(["next", "--fit", saved_fit, "--budget", "0"]) == 2
+    assert "--budget" in capsys.readouterr().err
+
+
+def test_importance_coefficients_and_by_category(saved_fit, mock_fitted, tmp_path, capsys):
+    from bayes_cpp.importance import by_category, coefficients
+
+    assert main(["importance", "--fit", saved_fit, "--json"]) == 0
+    table = pd.DataFrame(_json_out(capsys))
+    assert table.columns.tolist() == ["side", "factor", "on", "mean", "sd", "5%", "95%"]
+    expected = coefficients(mock_fitted)
+    assert table["mean"].tolist() == pytest.approx(expected["mean"].tolist())
+    assert table["5%"].tolist() == pytest.approx(expected["lower"].tolist())
+    figure = tmp_path / "importance.png"
+    assert (
+        main(["importance", "--fit", saved_fit, "--by-category", "--csv", "--plot", str(figure)])
+        == 0
+    )
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "factor,category,mean,sd,5%,95%"
+    assert len(lines) - 1 == len(by_category(mock_fitted))
+    assert f"figure: {figure}" in captured.err  # CSV on stdout stays parseable
+    assert figure.stat().st_size > 10_000
+
+
+def test_similar_llms_and_tasks(saved_fit, mock_fitted, capsys):
+    from bayes_cpp.similarity import most_similar
+
+    assert main(["similar", "llm-000", "--fit", saved_fit, "-n", "3", "--json"]) == 0
+    near = pd.DataFrame(_json_out(capsys))
+    assert near.columns.tolist() == ["name", "group", "distance", "5%", "95%"]
+    expected = most_similar(mock_fitted, "llm-000", n=3)
+    assert near["name"].tolist() == expected["name"].tolist()
+    assert near["distance"].is_monotonic_increasing
+    assert "llm-000" not in set(near["name"])
+    assert main(["similar", "task-00", "--side", "task", "--fit", saved_fit, "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The 2 tasks that behave most like task-00")
+    assert main(["similar", "nobody", "--fit", saved_fit]) == 2
+    assert "nobody" in capsys.readouterr().err
+
+
+def test_report_writes_the_markdown_and_its_figures(saved_fit, tmp_path, capsys):
+    out = tmp_path / "report" / "fit.md"
+    assert main(["report", "--fit", saved_fit, "--out", str(out), "--html"]) == 0
+    written = [line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines()]
+    assert str(out) in written
+    assert str(out.with_suffix(".html")) in written
+    text = out.read_text()
+    assert text.startswith("# bayes_cpp fit: hbmf on ")
+    assert "* 24 LLMs x 8 tasks, " in text
+    assert "NOT CONVERGED" in text  # the mock fit's prior draws fail the checks, said first
+    for path in written:
+        if path.endswith(".png"):
+            assert Path(path).stat().st_size > 5_000
+            assert Path(path).name in text  # the page links its figures
+
+
+def test_question_commands_need_one_fit_source(saved_fit, capsys):
+    assert main(["importance"]) == 2
+    assert "give --fit FIT.nc" in capsys.readouterr().err
+    assert main(["importance", "--fit", saved_fit, "--dataset", "cpp-crowdsourced"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_dataset_source_fits_once_then_uses_the_cache(sim, monkeypatch, capsys, mock_sampling):
+    import bayes_cpp.cli as cli
+    from bayes_cpp import datasets
+
+    monkeypatch.setattr(datasets, "load", lambda name, **kw: sim.data)
+    monkeypatch.setattr(
+        cli, "_DEFAULT_FIT", {**cli._DEFAULT_FIT, "draws": 20, "tune": 5, "chains": 2}
+    )
+    args = ["similar", "llm-000", "--dataset", "toy", "-n", "2", "--json"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "fitting hbmf on toy: 2 chains x 25 iterations" in first.err
+    assert "cached in " in first.err
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert "using the cached fit of hbmf on toy" in second.err
+    assert "fitting" not in second.err
+    assert json.loads(second.out) == json.loads(first.out)  # the same fit answers
+    assert main([*args, "--no-cache"]) == 0
+    assert "fitting hbmf on toy" in capsys.readouterr().err
