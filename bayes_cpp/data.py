@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,26 @@ from bayes_cpp._validation import (
 )
 from bayes_cpp.exceptions import DataError
 
-__all__ = ["TASK_COLUMNS", "Aggregate", "CollaborativeData"]
+__all__ = ["TASK_COLUMNS", "Aggregate", "CollaborativeData", "DataOptions"]
+
+
+class DataOptions(TypedDict, total=False):
+    """The keyword options of :class:`CollaborativeData` that its converters and readers pass on.
+
+    ``score_range`` (lo, hi) for every task without its own bounds; ``aggregate``
+    ("mean", "max", "last") for repeated cells; ``allow_unobserved`` keeps LLMs or
+    tasks without scores; ``categories`` orders the task categories; ``name``,
+    ``notes`` and ``source`` label the data and its messages.
+    """
+
+    score_range: tuple[float, float] | None
+    aggregate: Aggregate | None
+    allow_unobserved: bool
+    categories: Sequence[str] | None
+    name: str | None
+    notes: Sequence[str]
+    source: str | None
+
 
 _XR_SCHEMA = 1
 
@@ -274,13 +293,13 @@ class CollaborativeData:
         score: str = "score",
         llms: pd.DataFrame | None = None,
         tasks: pd.DataFrame | None = None,
-        **kwargs: Any,
+        **options: Unpack[DataOptions],
     ) -> Self:
         """Build from a long frame whose columns may have other names.
 
-        Extra keyword arguments are those of :class:`CollaborativeData`.
+        ``options`` are those of :class:`CollaborativeData` (:class:`DataOptions`).
         """
-        problems = Problems(kwargs.get("source"))
+        problems = Problems(options.get("source"))
         if not isinstance(frame, pd.DataFrame):
             problems.error(f"the long frame must be a pandas DataFrame, not {type(frame).__name__}")
             problems.raise_if_any()
@@ -304,7 +323,7 @@ class CollaborativeData:
                 "score": frame[score].to_numpy(),
             }
         )
-        return cls(long, llms, tasks, **kwargs)
+        return cls(long, llms, tasks, **options)
 
     @classmethod
     def from_wide(
@@ -314,15 +333,15 @@ class CollaborativeData:
         orientation: Literal["llm_rows", "task_rows"] = "llm_rows",
         llms: pd.DataFrame | None = None,
         tasks: pd.DataFrame | None = None,
-        **kwargs: Any,
+        **options: Unpack[DataOptions],
     ) -> Self:
         """Build from a wide matrix (LLMs as rows by default); NaN or ``-`` = missing.
 
-        Extra keyword arguments are those of :class:`CollaborativeData`.
+        ``options`` are those of :class:`CollaborativeData` (:class:`DataOptions`).
         """
         if orientation not in ("llm_rows", "task_rows"):
             raise DataError([f"orientation must be 'llm_rows' or 'task_rows', not {orientation!r}"])
-        problems = Problems(kwargs.get("source"))
+        problems = Problems(options.get("source"))
         if not isinstance(frame, pd.DataFrame):
             problems.error(
                 f"the score matrix must be a pandas DataFrame, not {type(frame).__name__}"
@@ -369,14 +388,14 @@ class CollaborativeData:
         problems.raise_if_any()
         # Without tables, LLMs and tasks keep the matrix order (not first-seen order);
         # with allow_unobserved, all-missing rows/columns stay as unobserved LLMs/tasks.
-        everything = bool(kwargs.get("allow_unobserved"))
+        everything = bool(options.get("allow_unobserved"))
         if llms is None:
             names = [str(n).strip() for n in llm_names[everything | present_rows]]
             llms = pd.DataFrame({"family": names}, index=pd.Index(names, name=dims.LLM))
         if tasks is None:
             names = [str(n).strip() for n in task_names[everything | present_cols]]
             tasks = pd.DataFrame({"category": "all"}, index=pd.Index(names, name=dims.TASK))
-        return cls(long, llms, tasks, **kwargs)
+        return cls(long, llms, tasks, **options)
 
     def to_long(self) -> pd.DataFrame:
         """Observed scores as a long frame (``llm``, ``task``, ``score``)."""
@@ -433,7 +452,7 @@ class CollaborativeData:
         return ds
 
     @classmethod
-    def from_xarray(cls, ds: xr.Dataset, **kwargs: Any) -> Self:
+    def from_xarray(cls, ds: xr.Dataset, **options: Unpack[DataOptions]) -> Self:
         """Rebuild from :meth:`to_xarray` output (or any dataset with ``score(llm, task)``)."""
         if "score" not in ds or set(ds["score"].dims) != {dims.LLM, dims.TASK}:
             raise DataError(["dataset needs a variable 'score' with dims ('llm', 'task')"])
@@ -469,14 +488,14 @@ class CollaborativeData:
                     out[col] = values
             return out
 
-        kwargs.setdefault("name", meta.get("name"))
-        kwargs.setdefault("notes", meta.get("notes", ()))
-        kwargs.setdefault("allow_unobserved", True)
+        options.setdefault("name", meta.get("name"))
+        options.setdefault("notes", meta.get("notes", ()))
+        options.setdefault("allow_unobserved", True)
         return cls.from_wide(
             wide,
             llms=table("llm_", dims.LLM, meta.get("llm_columns")),
             tasks=table("task_", dims.TASK, meta.get("task_columns")),
-            **kwargs,
+            **options,
         )
 
     # -------------------------------------------------------------- selection

@@ -28,13 +28,13 @@ import csv
 import io
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, Unpack
 
 import pandas as pd
 
 from bayes_cpp import dims
 from bayes_cpp._validation import listing
-from bayes_cpp.data import TASK_COLUMNS, CollaborativeData
+from bayes_cpp.data import TASK_COLUMNS, CollaborativeData, DataOptions
 from bayes_cpp.exceptions import DataError
 
 __all__ = [
@@ -169,12 +169,13 @@ def read_wide_csv(
     orientation: Literal["llm_rows", "task_rows"] = "llm_rows",
     llms: pd.DataFrame | None = None,
     tasks: pd.DataFrame | None = None,
-    **kwargs: Any,
+    **options: Unpack[DataOptions],
 ) -> CollaborativeData:
     """Read a wide score matrix (first column = row names).
 
-    Extra keyword arguments go to :class:`~bayes_cpp.CollaborativeData`
-    (``score_range``, ``aggregate``, ``allow_unobserved``, ...).
+    ``options`` go to :class:`~bayes_cpp.CollaborativeData`
+    (:class:`~bayes_cpp.data.DataOptions`: ``score_range``, ``aggregate``,
+    ``allow_unobserved``, ...).
     """
     frame = read_csv_frame(path)
     if frame.shape[1] < 2:
@@ -183,9 +184,9 @@ def read_wide_csv(
             source=str(path),
         )
     frame = frame.set_index(frame.columns[0])
-    kwargs.setdefault("source", str(path))
+    options.setdefault("source", str(path))
     return CollaborativeData.from_wide(
-        frame, orientation=orientation, llms=llms, tasks=tasks, **kwargs
+        frame, orientation=orientation, llms=llms, tasks=tasks, **options
     )
 
 
@@ -197,13 +198,13 @@ def read_long_csv(
     score: str = "score",
     llms: pd.DataFrame | None = None,
     tasks: pd.DataFrame | None = None,
-    **kwargs: Any,
+    **options: Unpack[DataOptions],
 ) -> CollaborativeData:
-    """Read long scores (one row per llm, task, score)."""
+    """Read long scores (one row per llm, task, score); ``options`` as :func:`read_wide_csv`'s."""
     frame = read_csv_frame(path)
-    kwargs.setdefault("source", str(path))
+    options.setdefault("source", str(path))
     return CollaborativeData.from_long(
-        frame, llm=llm, task=task, score=score, llms=llms, tasks=tasks, **kwargs
+        frame, llm=llm, task=task, score=score, llms=llms, tasks=tasks, **options
     )
 
 
