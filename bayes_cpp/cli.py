@@ -469,8 +469,8 @@ def _load_fit(path: str) -> Any:
 
 
 def _percent_columns(prob: float) -> tuple[str, str]:
+    from bayes_cpp.dims import percent_label
     from bayes_cpp.output import quantile_levels
-    from bayes_cpp.whatif import percent_label
 
     lo, hi = quantile_levels([prob])
     return percent_label(lo), percent_label(hi)

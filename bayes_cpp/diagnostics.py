@@ -20,7 +20,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -243,6 +242,8 @@ def diagnose(
                 stacklevel=2,
             )
         return report
+    import arviz_stats as azs  # here, not at the top: a forecast from a saved fit never needs it
+
     ds = identified_quantities(idata)
     with warnings.catch_warnings():
         # Constant quantities (e.g. a fixed chance level) give NaN r-hat with
@@ -322,6 +323,8 @@ def summary(
     ci_kind: str = dims.CI_KIND,
 ) -> pd.DataFrame:
     """ArviZ summary of identified quantities with explicit interval settings."""
+    import arviz_stats as azs
+
     ds = identified_quantities(idata)
     if var_names is not None:
         ds = ds[var_names]
@@ -341,6 +344,8 @@ def draw_summary(values: np.ndarray, *, ci_prob: float = dims.CI_PROB) -> pd.Dat
     >>> draw_summary(np.arange(101.0)[:, None], ci_prob=0.9).round(1).to_dict("records")
     [{'mean': 50.0, 'sd': 29.2, 'lower': 5.0, 'upper': 95.0}]
     """
+    import arviz_stats as azs
+
     arr = np.asarray(values, dtype=float)
     arr = arr.reshape(arr.shape[0], -1)
     bounds = np.asarray(azs.eti(arr, ci_prob, axis=0))

@@ -223,3 +223,14 @@ def model_variables() -> set[str]:
     # Only task biases are ever centered (by data size, bayes_cpp.inputs).
     names |= {TASK_SIDE.loading_offset_free, TASK_SIDE.loading_anchor, TASK_SIDE.bias_centered}
     return names
+
+
+def percent_label(q: float) -> str:
+    """Percent-style column name of the quantile ``q`` (``0.05 -> "5%"``).
+
+    Examples
+    --------
+    >>> [percent_label(q) for q in (0.05, 0.25, 0.975)]
+    ['5%', '25%', '97.5%']
+    """
+    return f"{round(100.0 * q, 6):g}%"

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit
+from scipy.special import expit, gammaln
 
 __all__ = [
     "NUMPY",
@@ -127,8 +126,28 @@ def pointwise_loglik(
     The terms :func:`cell_loglik` sums; PSIS-LOO needs them cell by cell.
     """
     resid = (y - mean) / sd
-    dens = stats.norm.logpdf(resid) if nu is None else stats.t.logpdf(resid, df=nu[:, None])
-    return np.asarray(dens - np.log(sd))
+    return np.asarray(_std_logpdf(resid, nu) - np.log(sd))
+
+
+_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+def _std_logpdf(z: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
+    """Standard normal or Student-t log density ``(S, n)``, ``nu`` ``(S,)``.
+
+    Written out because importing ``scipy.stats`` costs most of a second of a
+    forecast's start-up; ``tests/test_equations.py`` holds it equal to
+    ``scipy.stats.norm.logpdf`` / ``scipy.stats.t.logpdf``.
+    """
+    if nu is None:
+        return -0.5 * z**2 - _HALF_LOG_2PI
+    df = np.asarray(nu, dtype=float)[:, None]
+    return (
+        gammaln(0.5 * (df + 1.0))
+        - gammaln(0.5 * df)
+        - 0.5 * np.log(df * np.pi)
+        - 0.5 * (df + 1.0) * np.log1p(z**2 / df)
+    )
 
 
 def noisy_scores(

@@ -18,8 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from bayes_cpp import dims
+from bayes_cpp.dims import percent_label
 from bayes_cpp.exceptions import SpecError
-from bayes_cpp.whatif import percent_label
 
 __all__ = ["Format", "interval_columns", "quantile_levels", "render", "summarize"]
 

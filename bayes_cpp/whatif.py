@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_cpp import dims
+from bayes_cpp.dims import percent_label
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.exceptions import DataError, SpecError
 
@@ -28,17 +29,6 @@ __all__ = ["curve_summary", "forecast_curve", "percent_label"]
 
 #: The curve's coordinate of factor values.
 VALUE = "value"
-
-
-def percent_label(q: float) -> str:
-    """Percent-style column name of the quantile ``q`` (``0.05 -> "5%"``).
-
-    Examples
-    --------
-    >>> [percent_label(q) for q in (0.05, 0.25, 0.975)]
-    ['5%', '25%', '97.5%']
-    """
-    return f"{round(100.0 * q, 6):g}%"
 
 
 def _check_values(est: BayesCPP, vary: str, values: Sequence[float]) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_cpp.equations import cell_loglik, cell_sd
+from bayes_cpp.equations import cell_loglik, cell_sd, pointwise_loglik
 
 
 def test_cell_sd_constant_and_binomial():
@@ -32,6 +32,18 @@ def test_cell_loglik_matches_scipy_with_the_scale_term():
     nu = np.array([3.0, 5.0, 10.0, 30.0])
     expected_t = stats.t.logpdf(y, nu[:, None], mean, sd).sum(axis=1)
     np.testing.assert_allclose(cell_loglik(y[None, :], mean, sd, nu), expected_t)
+
+
+def test_pointwise_loglik_matches_scipy_cell_by_cell_in_the_tails():
+    rng = np.random.default_rng(1)
+    mean = rng.uniform(0.0, 1.0, (5, 40))
+    sd = rng.uniform(0.002, 0.2, (5, 40))
+    y = rng.uniform(0.0, 1.0, 40)  # residuals up to ~500 sds
+    got = pointwise_loglik(y[None, :], mean, sd, None)
+    np.testing.assert_allclose(got, stats.norm.logpdf(y, mean, sd), rtol=1e-12)
+    nu = np.array([1.5, 3.0, 7.0, 50.0, 1e4])
+    got_t = pointwise_loglik(y[None, :], mean, sd, nu)
+    np.testing.assert_allclose(got_t, stats.t.logpdf(y, nu[:, None], mean, sd), rtol=1e-10)
 
 
 def test_numpy_and_pytensor_versions_agree():
