@@ -246,7 +246,13 @@ def _noise_note(settings: dict[str, Any]) -> str:
 def _fit_note(runs: list[dict[str, Any]]) -> str:
     """Worst convergence and total fit time of each Bayesian method over the runs."""
     notes = []
-    fits = [f for r in runs for f in r["fits"] if f.get("max_rhat") is not None]
+    # Records that reused another split's fit (CPP-k variants of one holdout) are not fits.
+    fits = [
+        f
+        for r in runs
+        for f in r["fits"]
+        if f.get("max_rhat") is not None and not f.get("reused_fit")
+    ]
     for method in dict.fromkeys(f["method"] for f in fits):
         mine = [f for f in fits if f["method"] == method]
         notes.append(
