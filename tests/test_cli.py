@@ -177,7 +177,10 @@ def test_ctrl_c_prints_one_line_and_exits_130(sim, tmp_path, capsys, monkeypatch
 
 
 _SLOW_EVALUATE = """
-import sys, time
+import signal, sys, time
+# A shell without job control starts background commands with SIGINT ignored, and
+# Python keeps that; a terminal's foreground process (what Ctrl-C reaches) has it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from bayes_cpp.cli import main
 from bayes_cpp.evaluation import PointMethod
 run = PointMethod.run

@@ -11,6 +11,7 @@ from bayes_cpp import dims
 from bayes_cpp.model_selection import loo, pointwise_log_likelihood
 
 
+@pytest.mark.slow  # compiles the PyMC graph's log-likelihood (30 s with a cold cache)
 def test_pointwise_log_likelihood_equals_pymc(mock_fitted):
     """The equations' per-cell log-likelihood is PyMC's, draw by draw and cell by cell."""
     ll = pointwise_log_likelihood(mock_fitted)
