@@ -8,7 +8,11 @@ import pytest
 from bayes_cpp import BayesCPP, available_specs, load_spec
 
 
-@pytest.mark.parametrize("spec", available_specs())
+@pytest.mark.parametrize(
+    "spec",
+    # Each case compiles a PyMC graph (seconds); the default spec stays in the fast suite.
+    [s if s == "hbmf" else pytest.param(s, marks=pytest.mark.slow) for s in available_specs()],
+)
 def test_logp_and_gradient_finite_at_initial_point(spec, sim):
     model = BayesCPP(spec).build_model(sim.data)
     point = model.initial_point(random_seed=1)

@@ -122,6 +122,7 @@ def _fake_map(est):
     return map_fn
 
 
+@pytest.mark.slow  # hundreds of exact-posterior replications (seconds)
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_sbc_is_uniform_when_the_posterior_is_exact():
     # With a "posterior" of independent (accepted) prior draws every rank is
