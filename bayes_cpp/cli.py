@@ -103,10 +103,10 @@ def _probability(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"{text} is not a probability strictly between 0 and 1 (e.g. 0.9 for 90%)"
-        )
+    try:
+        dims.interval_bounds(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return value
 
 

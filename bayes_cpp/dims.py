@@ -225,6 +225,34 @@ def model_variables() -> set[str]:
     return names
 
 
+#: Narrowest and widest central interval that keeps distinct, labelled quantiles
+#: (``percent_label`` prints six decimals of a percent).
+MIN_INTERVAL_PROB: Final = 1e-6
+
+
+def interval_bounds(prob: float) -> tuple[float, float]:
+    """Lower and upper quantile of the central ``prob`` interval (``0.9 -> 0.05, 0.95``).
+
+    Raises
+    ------
+    ValueError
+        If ``prob`` is not in ``[1e-6, 1 - 1e-6]``: outside it the two quantiles
+        round to the same label (or to the sample's minimum and maximum).
+
+    Examples
+    --------
+    >>> interval_bounds(0.9)
+    (0.05, 0.95)
+    """
+    p = float(prob)
+    if not MIN_INTERVAL_PROB <= p <= 1.0 - MIN_INTERVAL_PROB:
+        raise ValueError(
+            f"interval probability {prob!r} is outside [{MIN_INTERVAL_PROB:g}, "
+            f"{1.0 - MIN_INTERVAL_PROB:.6f}]; pass e.g. 0.9 for a 90% interval"
+        )
+    return round(0.5 - p / 2.0, 10), round(0.5 + p / 2.0, 10)
+
+
 def percent_label(q: float) -> str:
     """Percent-style column name of the quantile ``q`` (``0.05 -> "5%"``).
 

@@ -36,9 +36,10 @@ def quantile_levels(probs: Sequence[float]) -> list[float]:
     """
     levels: set[float] = set()
     for p in probs:
-        if not 0.0 < float(p) < 1.0:
-            raise SpecError(f"interval probabilities must be in (0, 1), not {p!r}")
-        levels |= {round(0.5 - p / 2.0, 10), round(0.5 + p / 2.0, 10)}
+        try:
+            levels |= set(dims.interval_bounds(p))
+        except (TypeError, ValueError) as err:
+            raise SpecError(str(err)) from None
     return sorted(levels)
 
 

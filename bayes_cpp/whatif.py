@@ -24,6 +24,7 @@ from bayes_cpp import dims
 from bayes_cpp.dims import percent_label
 from bayes_cpp.estimator import BayesCPP
 from bayes_cpp.exceptions import DataError, SpecError
+from bayes_cpp.output import quantile_levels
 
 __all__ = ["curve_summary", "forecast_curve", "percent_label"]
 
@@ -183,12 +184,7 @@ def curve_summary(curve: xr.DataArray, probs: Sequence[float] = (0.5, 0.9)) -> p
     >>> bool((table["5%"] < table["mean"]).all() and (table["mean"] < table["95%"]).all())
     True
     """
-    qs: set[float] = set()
-    for p in probs:
-        if not 0.0 < float(p) < 1.0:
-            raise SpecError(f"interval probabilities must be in (0, 1), not {p!r}")
-        qs |= {round(0.5 - p / 2.0, 10), round(0.5 + p / 2.0, 10)}
-    ordered = sorted(qs)
+    ordered = quantile_levels(probs)
     sample = list(dims.SAMPLE_DIMS)
     quant = curve.quantile(ordered, dim=sample).transpose(VALUE, dims.TASK, "quantile")
     mean = curve.mean(sample).transpose(VALUE, dims.TASK)

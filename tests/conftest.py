@@ -7,8 +7,16 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+# CI replays the same examples every run, so a red run means a change broke
+# something rather than that a new random example turned up an old bug; hunt
+# for new bugs locally on the default (random) profile with more examples
+# (BAYES_CPP_FUZZ_EXAMPLES, BAYES_CPP_CLI_FUZZ_EXAMPLES).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("BAYES_CPP_HYPOTHESIS_PROFILE", "default"))
 
 SEED = 20240705
 REPO = Path(__file__).resolve().parent.parent

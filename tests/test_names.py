@@ -146,3 +146,17 @@ def test_package_import_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_interval_bounds_refuse_probabilities_that_collapse_the_interval():
+    from bayes_cpp.dims import interval_bounds
+    from bayes_cpp.exceptions import SpecError
+    from bayes_cpp.output import quantile_levels
+
+    assert interval_bounds(0.9) == (0.05, 0.95)
+    assert interval_bounds(1e-6) == (0.4999995, 0.5000005)
+    for bad in (0.0, 1.0, 6.813223419546742e-303, 1.0 - 1e-9, float("nan"), -0.5):
+        with pytest.raises(ValueError, match="interval probability"):
+            interval_bounds(bad)
+        with pytest.raises(SpecError, match="interval probability"):
+            quantile_levels([0.9, bad])

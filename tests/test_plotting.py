@@ -103,7 +103,7 @@ def test_forecast_errors_name_the_problem(mock_fitted):
         plotting.plot_forecast(draws, llm="llm-001", observed={"task-99": 1.0})
     with pytest.raises(DataError, match="lacks dim 'task'"):
         plotting.plot_forecast(draws.isel(task=0, drop=True), llm="llm-001")
-    with pytest.raises(DataError, match="probabilities"):
+    with pytest.raises(DataError, match="interval probability"):
         plotting.plot_forecast(draws, llm="llm-001", probs=(0.5, 1.5))
     with pytest.raises(DataError, match="unknown LLM"):
         plotting.observed_scores(mock_fitted, "llm-999")

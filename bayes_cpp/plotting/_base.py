@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_cpp import dims
 from bayes_cpp.exceptions import DataError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -57,8 +58,13 @@ def check_probs(probs: Iterable[float], what: str = "probs") -> tuple[float, ...
         out = tuple(sorted(float(p) for p in probs))
     except (TypeError, ValueError):
         raise DataError([f"{what} must be interval probabilities, not {probs!r}"]) from None
-    if not out or any(not 0.0 < p < 1.0 for p in out) or len(set(out)) < len(out):
-        raise DataError([f"{what} must be distinct probabilities in (0, 1), not {probs!r}"])
+    if not out or len(set(out)) < len(out):
+        raise DataError([f"{what} must be distinct interval probabilities, not {probs!r}"])
+    for p in out:
+        try:
+            dims.interval_bounds(p)
+        except ValueError as err:
+            raise DataError([f"{what}: {err}"]) from None
     return out
 
 
