@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, gammaln
 
 __all__ = [
     "NUMPY",
@@ -44,8 +43,18 @@ class Math:
     sigmoid: Any
 
 
-#: numpy / SciPy versions.
-NUMPY = Math(exp=np.exp, sigmoid=expit)
+def _sigmoid(x: Any) -> Any:
+    """``scipy.special.expit`` in numpy (``tests/test_equations.py`` holds them equal).
+
+    Importing SciPy costs a few hundred milliseconds of a forecast's start-up;
+    ``exp(-|x|)`` never overflows, and each branch is the accurate one for its sign.
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(np.asarray(x) >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+#: numpy versions.
+NUMPY = Math(exp=np.exp, sigmoid=_sigmoid)
 
 
 def tensor_math() -> Math:
@@ -141,6 +150,8 @@ def _std_logpdf(z: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     """
     if nu is None:
         return -0.5 * z**2 - _HALF_LOG_2PI
+    from scipy.special import gammaln  # Student-t fits only
+
     df = np.asarray(nu, dtype=float)[:, None]
     return (
         gammaln(0.5 * (df + 1.0))

@@ -33,7 +33,7 @@ from bayes_cpp.exceptions import (
     SpecError,
 )
 from bayes_cpp.features import EXTRAPOLATION_SD, Design, build_design, check_feature_columns
-from bayes_cpp.inference import SamplerConfig
+from bayes_cpp.inference import FORWARD_COMPILE, SamplerConfig
 from bayes_cpp.inputs import uses_group_level
 from bayes_cpp.predictor import Draws, Newcomer, Predictor
 from bayes_cpp.seeds import stage_rng
@@ -313,7 +313,9 @@ class BayesCPP:
         model = self.build_model(data, rotation_gauge=False)
         with model:
             return pm.sample_prior_predictive(
-                draws=draws, random_seed=stage_seed(seed, "prior_predictive")
+                draws=draws,
+                random_seed=stage_seed(seed, "prior_predictive"),
+                compile_kwargs=FORWARD_COMPILE,
             )
 
     def _set_fitted(

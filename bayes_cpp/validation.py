@@ -551,7 +551,7 @@ def _check_layout(est: BayesCPP, layout: CollaborativeData) -> None:
 def _prior_batch(est: BayesCPP, layout: CollaborativeData, seed: int) -> xr.DataTree:
     import pymc as pm
 
-    from bayes_cpp.inference import quiet_sampler_logs
+    from bayes_cpp.inference import FORWARD_COMPILE, quiet_sampler_logs
 
     model = est.build_model(layout, rotation_gauge=False)
     with model, quiet_sampler_logs():
@@ -560,7 +560,9 @@ def _prior_batch(est: BayesCPP, layout: CollaborativeData, seed: int) -> xr.Data
         with warnings.catch_warnings():
             # Prior predictive sampling announces the variables it draws.
             warnings.simplefilter("ignore", UserWarning)
-            return pm.sample_prior_predictive(draws=_BATCH, random_seed=seed)
+            return pm.sample_prior_predictive(
+                draws=_BATCH, random_seed=seed, compile_kwargs=FORWARD_COMPILE
+            )
 
 
 def _truth_of_draw(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bayes_cpp import equations
 from bayes_cpp.equations import cell_loglik, cell_sd, pointwise_loglik
 
 
@@ -76,3 +77,17 @@ def test_unit_conversion_round_trips_and_flips():
     p = to_unit(values, 0.0, 100.0, up)
     np.testing.assert_allclose(p, [0.0, 0.875, 1.0])
     np.testing.assert_allclose(from_unit(p, 0.0, 100.0, up), values)
+
+
+def test_numpy_sigmoid_equals_scipy_expit_over_the_whole_range():
+    from scipy.special import expit
+
+    x = np.concatenate([np.linspace(-800.0, 800.0, 20001), [0.0, -0.0, 1e-300, -1e-300]])
+    got = equations.NUMPY.sigmoid(x)
+    # Equal to an ulp or two; below 1e-300 both are subnormal and may differ there.
+    np.testing.assert_allclose(got, expit(x), rtol=4e-16, atol=1e-300)
+    assert got[0] == expit(-800.0) == 0.0
+    assert got.max() == 1.0
+    assert float(equations.NUMPY.sigmoid(np.float64(-30.0))) == pytest.approx(
+        expit(-30.0), rel=1e-15
+    )
