@@ -163,6 +163,10 @@ NOISE_OFFSET: Final = "noise_offset"
 #: log(sigma - noise_floor) of well-observed tasks (centered, bayes_cpp.inputs).
 NOISE_CENTERED: Final = "noise_log_excess"
 NOISE_NU: Final = "noise_nu"
+#: Per-LLM noise multiplier ``exp(llm_noise_sigma * llm_noise_offset)`` (spec ``llm_noise``).
+LLM_NOISE: Final = "llm_noise"
+LLM_NOISE_OFFSET: Final = "llm_noise_offset"
+LLM_NOISE_SIGMA: Final = "llm_noise_sigma"
 #: The likelihood's observed variable (unit scores of observed cells).
 SCORE: Final = "score"
 #: Data containers of the graph.
@@ -191,13 +195,15 @@ IDENTIFIED: Final = (
     NOISE_LOG_MU,
     NOISE_LOG_SIGMA,
     NOISE_NU,
+    LLM_NOISE,
+    LLM_NOISE_SIGMA,
 )
 
 
 def model_variables() -> set[str]:
     """Every named variable of the graph except the imputation network's."""
     names = {INTERCEPT, SIGMA, NOISE_LOG_MU, NOISE_LOG_SIGMA, NOISE_OFFSET, NOISE_CENTERED}
-    names |= {NOISE_NU, SCORE}
+    names |= {NOISE_NU, SCORE, LLM_NOISE, LLM_NOISE_OFFSET, LLM_NOISE_SIGMA}
     names |= {LLM_INDEX, TASK_INDEX, CHANCE}
     for s in (LLM_SIDE, TASK_SIDE):
         names |= {

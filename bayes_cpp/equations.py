@@ -92,14 +92,15 @@ def task_sigma(log_excess: Any, noise_floor: float, math: Math = NUMPY) -> Any:
     return noise_floor + math.exp(log_excess)
 
 
-def cell_sd(sigma: Any, mean: Any, noise_floor: float, scaling: str) -> Any:
+def cell_sd(sigma: Any, mean: Any, noise_floor: float, scaling: str, llm_noise: Any = None) -> Any:
     """Noise sd of each cell from its task's ``sigma`` and its mean unit score.
 
     ``"constant"`` returns ``sigma``; ``"binomial"`` returns
     ``sqrt(floor^2 + (sigma^2 - floor^2) 4 m (1 - m))``: ``sigma`` at
     ``m = 0.5``, ``noise_floor`` at the bounds (see
-    :class:`bayes_cpp.spec.ModelSpec`). Operators only, so it works on numpy
-    arrays and PyTensor tensors alike.
+    :class:`bayes_cpp.spec.ModelSpec`). ``llm_noise`` (the cell's LLM's noise
+    multiplier, spec ``llm_noise``) multiplies the result. Operators only, so
+    it works on numpy arrays and PyTensor tensors alike.
 
     Examples
     --------
@@ -109,10 +110,12 @@ def cell_sd(sigma: Any, mean: Any, noise_floor: float, scaling: str) -> Any:
     0.01
     """
     if scaling == "constant":
-        return sigma
-    # Adding variances (not sds) keeps the slope in m bounded at the bounds,
-    # where 2 sqrt(m (1 - m)) alone would be infinitely steep for NUTS.
-    return (noise_floor**2 + (sigma**2 - noise_floor**2) * 4.0 * mean * (1.0 - mean)) ** 0.5
+        sd = sigma
+    else:
+        # Adding variances (not sds) keeps the slope in m bounded at the bounds,
+        # where 2 sqrt(m (1 - m)) alone would be infinitely steep for NUTS.
+        sd = (noise_floor**2 + (sigma**2 - noise_floor**2) * 4.0 * mean * (1.0 - mean)) ** 0.5
+    return sd if llm_noise is None else sd * llm_noise
 
 
 def cell_loglik(

@@ -360,7 +360,11 @@ class BayesCPP:
                 dims.TASK: uses_group_level(spec, data.tasks["category"].astype(str).to_numpy()),
             }
             required, optional = Predictor.required_variables(
-                rank=spec.rank, likelihood=spec.likelihood, groups=groups, n_features=n_features
+                rank=spec.rank,
+                likelihood=spec.likelihood,
+                groups=groups,
+                n_features=n_features,
+                llm_noise=spec.llm_noise,
             )
             draws = Draws.from_posterior(self.idata_["posterior"].to_dataset(), required, optional)
             self._predictor = Predictor(

@@ -290,7 +290,18 @@ def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = 
             equations.task_sigma(_log_excess(inputs, log_mu, log_sd), spec.noise_floor, tensor),
             dims=dims.TASK,
         )
-        sd = equations.cell_sd(sigma[task_i], mean, spec.noise_floor, spec.noise_scaling)
+        tau = None
+        if spec.llm_noise:
+            noise_sigma = spec.prior(dims.LLM_NOISE_SIGMA).create(dims.LLM_NOISE_SIGMA)
+            offset = pm.Normal(dims.LLM_NOISE_OFFSET, 0.0, 1.0, dims=dims.LLM)
+            tau = pm.Deterministic(dims.LLM_NOISE, pt.exp(noise_sigma * offset), dims=dims.LLM)
+        sd = equations.cell_sd(
+            sigma[task_i],
+            mean,
+            spec.noise_floor,
+            spec.noise_scaling,
+            None if tau is None else tau[llm_i],
+        )
         if spec.likelihood == "student_t":
             nu = spec.prior(dims.NOISE_NU).create(dims.NOISE_NU)
             pm.StudentT(

@@ -74,10 +74,12 @@ PRIOR_KEYS = (
     dims.NOISE_LOG_MU,
     dims.NOISE_LOG_SIGMA,
     dims.NOISE_NU,
+    dims.LLM_NOISE_SIGMA,
 )
 P_INTERCEPT, P_FAM_BSHARE, P_CAT_BSHARE, P_LLM_SCALE, P_TASK_SCALE = 0, 1, 2, 3, 4
 P_LLM_COEF, P_TASK_COEF, P_FAM_SHARE, P_CAT_SHARE, P_SCALE = 5, 6, 7, 8, 9
 P_LLM_LCOEF, P_TASK_LCOEF, P_NOISE_MU, P_NOISE_SIGMA, P_NU = 10, 11, 12, 13, 14
+P_LLM_NOISE = 15
 
 # --------------------------------------------------- integer header positions
 # Sizes and options.
@@ -108,16 +110,17 @@ H_Y, H_CHANCE, H_XL, H_XT, H_PRIOR, H_NFLOOR = range(20, 26)
     B_VSCALE,
     B_NMU,
     B_NLSIG,
-    B_UNUSED,
+    B_LNSIG,
     B_NU,
-) = range(26, 48)
+    B_LNOFF,
+) = range(26, 49)
 # Feature-network starts per feature (integer-array offsets of F- or G-long
 # arrays): mean, coef, log sd, unobserved (start of the imputed entries).
-H_LNET, H_TNET = 48, 49
-H_ZVIDX = 50  # integer offset of the (T * K) map of task loading offsets to theta (-1: solved)
-H_ANCHOR = 51  # integer offset of the K - 1 anchor task positions
-H_NANCHOR = 52  # number of anchors
-HEADER = 53
+H_LNET, H_TNET = 49, 50
+H_ZVIDX = 51  # integer offset of the (T * K) map of task loading offsets to theta (-1: solved)
+H_ANCHOR = 52  # integer offset of the K - 1 anchor task positions
+H_NANCHOR = 53  # number of anchors
+HEADER = 54
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,9 @@ def build_layout(inputs: Any, spec: Any) -> KernelData:
         noise_pos[nc] = add(dims.NOISE_OFFSET, (len(nc),), "none") + np.arange(len(nc))
     if len(c):
         noise_pos[c] = add(dims.NOISE_CENTERED, (len(c),), "none") + np.arange(len(c))
+    if spec.llm_noise:
+        ints[B_LNSIG] = add(dims.LLM_NOISE_SIGMA, (), _transform_of(spec, dims.LLM_NOISE_SIGMA))
+        ints[B_LNOFF] = add(dims.LLM_NOISE_OFFSET, (n_llm,), "none")
     if spec.likelihood == "student_t":
         ints[B_NU] = add(dims.NOISE_NU, (), _transform_of(spec, dims.NOISE_NU))
 
@@ -452,6 +458,10 @@ def _outputs(
     if n_c:
         vector(dims.NOISE_CENTERED, n_c, dims.TASK, n_task)
     out.append((dims.SIGMA, (dims.TASK,), (n_task,)))
+    if spec.llm_noise:
+        out.append((dims.LLM_NOISE_SIGMA, (), ()))
+        out.append((dims.LLM_NOISE_OFFSET, (dims.LLM,), (n_llm,)))
+        out.append((dims.LLM_NOISE, (dims.LLM,), (n_llm,)))
     if spec.likelihood == "student_t":
         out.append((dims.NOISE_NU, (), ()))
     return out
@@ -869,11 +879,22 @@ def _forward(theta, fl, ints, grad):  # pragma: no cover
             grad[ints[npos + t]] -= v
             ex[t] = math.exp(nmu + ntau * v)
         sig[t] = floor + ex[t]
-    scalars = (a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale)
+    # Per-LLM noise multipliers exp(llm_noise_sigma * z), z ~ N(0, 1) (spec llm_noise).
+    tau = np.ones(n_llm)
+    lns, term = _hyper(theta, fl, ints, grad, P_LLM_NOISE, B_LNSIG)
+    lp += term
+    if ints[B_LNSIG] >= 0:
+        off = ints[B_LNOFF]
+        for r in range(n_llm):
+            z = theta[off + r]
+            lp += -0.5 * LOG_2PI - 0.5 * z * z
+            grad[off + r] -= z
+            tau[r] = math.exp(lns * z)
+    scalars = (a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns)
     sds = (lsig, fsig, tsig, csig)
     rows = (xl, xt, fam_off, cat_off, lcoef, tcoef, a, lmean, b, tmean)
     loads = (u, zv, known_v, v_in, vt, bu, bv)
-    return lp, scalars, sds, rows, loads, sig, ex
+    return lp, scalars, sds, rows, loads, sig, ex, tau
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -954,8 +975,8 @@ def logp_grad(
     floor = fl[ints[H_NFLOOR]]
     for i in range(grad.shape[0]):
         grad[i] = 0.0
-    lp, scalars, sds, rows, loads, sig, ex = _forward(theta, fl, ints, grad)
-    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale = scalars
+    lp, scalars, sds, rows, loads, sig, ex, tau = _forward(theta, fl, ints, grad)
+    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns = scalars
     lsig, fsig, tsig, csig = sds
     xl, xt, fam_off, cat_off, lcoef, tcoef, a, lmean, b, tmean = rows
     u, zv, _, v_in, vt, bu, bv = loads
@@ -973,6 +994,7 @@ def logp_grad(
     du = np.zeros((n_llm, rank))
     dv = np.zeros((n_task, rank))
     dsig = np.zeros(n_task)
+    dltau = np.zeros(n_llm)
     da0 = 0.0
     dnu = 0.0
     c_nu = dc_nu = 0.0
@@ -997,6 +1019,10 @@ def logp_grad(
             var = s2
             dvar_dm = 0.0
             dvar_ds = 2.0 * sig[t]
+        t2 = tau[r] * tau[r]
+        var *= t2
+        dvar_dm *= t2
+        dvar_ds *= t2
         resid = fl[ys + n] - m
         if student:
             sd = math.sqrt(var)
@@ -1013,6 +1039,7 @@ def logp_grad(
         dm += dvar * dvar_dm
         deta = dm * (1.0 - gch) * p * (1.0 - p)
         dsig[t] += dvar * dvar_ds
+        dltau[r] += 2.0 * dvar * var
         da0 += deta
         da[r] += deta
         db[t] += deta
@@ -1038,6 +1065,13 @@ def logp_grad(
             dmu += e
             dtau += e * v
             grad[ints[npos + t]] += e * ntau
+    if ints[B_LNSIG] >= 0:
+        off = ints[B_LNOFF]
+        dlns = 0.0
+        for r in range(n_llm):
+            grad[off + r] += dltau[r] * lns
+            dlns += dltau[r] * theta[off + r]
+        grad[ints[B_LNSIG]] += dlns * _chain(fl, ints, P_LLM_NOISE, lns)
     grad[ints[B_NMU]] += dmu * _chain(fl, ints, P_NOISE_MU, nmu)
     grad[ints[B_NLSIG]] += dtau * _chain(fl, ints, P_NOISE_SIGMA, ntau)
 
@@ -1144,8 +1178,8 @@ def expand_into(
 ) -> None:  # pragma: no cover
     """Write every named quantity of ``theta`` into ``out`` (the order of ``KernelData.outputs``)."""
     scratch = np.zeros(theta.shape[0])
-    _, scalars, sds, rows, loads, sig, _ = _forward(theta, fl, ints, scratch)
-    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale = scalars
+    _, scalars, sds, rows, loads, sig, _, tau = _forward(theta, fl, ints, scratch)
+    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns = scalars
     lsig, fsig, tsig, csig = sds
     xl, xt, fam_off, cat_off, lcoef, tcoef, a, _, b, _ = rows
     u, zv, _, _, vt, bu, bv = loads
@@ -1223,6 +1257,10 @@ def expand_into(
             if ints[ncen + t] == flag:
                 pos = _put1(out, pos, theta[ints[npos + t]])
     pos = _put(out, pos, sig)
+    if ints[B_LNSIG] >= 0:
+        pos = _put1(out, pos, lns)
+        pos = _put(out, pos, theta[ints[B_LNOFF] : ints[B_LNOFF] + n_llm])
+        pos = _put(out, pos, tau)
     if ints[H_LIK] == 1:
         pos = _put1(out, pos, nu)
 

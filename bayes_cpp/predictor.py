@@ -45,6 +45,12 @@ __all__ = [
 ]
 
 
+def _need(rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is None:
+        raise ValueError("a population draw needs a random generator")
+    return rng
+
+
 @dataclass(frozen=True)
 class Draws:
     """Posterior draws flattened to one sample axis ``S = chain * draw``."""
@@ -251,7 +257,7 @@ def new_row_prior(
         big_b = draws.values.get(side.loading_coef, big_b)
     share = draws.get(side.group_loading_share, 0.0) if has_share else np.zeros(s)
     bias_sigma = draws.get(side.bias_sigma)
-    scale = draws.get(side.loading_scale) if side.loading_scale else np.ones(s)
+    scale = draws.get(side.loading_scale) if side.loading_scale and rank else np.ones(s)
 
     mean = np.zeros((s, 1 + rank))
     mean[:, 0] = np.einsum("sf,sf->s", x_mean, beta) if len(x) else 0.0
@@ -380,7 +386,12 @@ class Predictor:
 
     @staticmethod
     def required_variables(
-        *, rank: int, likelihood: str, groups: dict[str, bool], n_features: dict[str, int]
+        *,
+        rank: int,
+        likelihood: str,
+        groups: dict[str, bool],
+        n_features: dict[str, int],
+        llm_noise: bool = False,
     ) -> tuple[list[str], list[str]]:
         """Posterior variables a predictor of this shape needs: (required, optional).
 
@@ -391,6 +402,8 @@ class Predictor:
         optional: list[str] = []
         if likelihood == "student_t":
             required.append(dims.NOISE_NU)
+        if llm_noise:
+            required += [dims.LLM_NOISE, dims.LLM_NOISE_SIGMA]
         for s in (LLM_SIDE, TASK_SIDE):
             required += [s.bias, s.bias_sigma]
             n_feat = n_features.get(s.name, 0)
@@ -424,10 +437,36 @@ class Predictor:
         """Posterior predictive unit scores ``(S, L, T)`` from :meth:`cells`-shaped parameters."""
         return equations.noisy_scores(mean, sd, self.nu, rng)
 
-    def cell_sd(self, sigma: np.ndarray, mean: np.ndarray) -> np.ndarray:
-        """Per-cell noise sd broadcast to ``mean``'s shape."""
-        sd = equations.cell_sd(sigma, mean, self.noise_floor, self.noise_scaling)
+    def cell_sd(
+        self, sigma: np.ndarray, mean: np.ndarray, llm_noise: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-cell noise sd broadcast to ``mean``'s shape (``llm_noise``: the LLMs' multipliers)."""
+        sd = equations.cell_sd(sigma, mean, self.noise_floor, self.noise_scaling, llm_noise)
         return np.broadcast_to(sd, mean.shape)
+
+    @property
+    def has_llm_noise(self) -> bool:
+        """Whether the fit has a noise multiplier per LLM (spec ``llm_noise``)."""
+        return dims.LLM_NOISE in self.draws.values
+
+    def llm_noise(
+        self, positions: Sequence[int | None], rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Noise multipliers ``(S, n)`` of fitted LLMs (ones without ``llm_noise``).
+
+        A ``None`` position is an LLM drawn from the population (needs ``rng``).
+        """
+        s = self.n_samples
+        if not self.has_llm_noise:
+            return np.ones((s, len(positions)))
+        d = self.draws
+        cols = [
+            d.values[dims.LLM_NOISE][:, p]
+            if p is not None
+            else np.exp(d.get(dims.LLM_NOISE_SIGMA) * _need(rng).standard_normal(s))
+            for p in positions
+        ]
+        return np.stack(cols, axis=1)
 
     def new_task_sigma(self, rng: np.random.Generator) -> np.ndarray:
         """Noise sd ``(S,)`` of a task the fit has not seen, drawn from the shared prior."""
@@ -499,7 +538,7 @@ class Predictor:
             for t in tasks
         ]
         sigma = np.stack(sigma_cols, axis=1)
-        return mean, self.cell_sd(sigma[:, None, :], mean)
+        return mean, self.cell_sd(sigma[:, None, :], mean, self.llm_noise(llms, rng)[:, :, None])
 
     def pairs(
         self, llms: Sequence[int], tasks: Sequence[int], rng: np.random.Generator
@@ -537,16 +576,58 @@ class Predictor:
             sigma = np.repeat(sigma_new[:, None], len(positions), axis=1)
         return bias, load, chance, sigma
 
+    def _newcomer_prior(self, newcomer: Newcomer) -> NewRowPrior:
+        """The newcomer's row prior, with its log noise multiplier last for a new LLM."""
+        prior = self.row_prior(dims.side(newcomer.side), group=newcomer.group, x=newcomer.x)
+        if newcomer.side != dims.LLM or not self.has_llm_noise:
+            return prior
+        s_tau = self.draws.get(dims.LLM_NOISE_SIGMA)
+        s = self.n_samples
+
+        def sample_centered(rng: np.random.Generator) -> np.ndarray:
+            tail = s_tau[:, None] * rng.standard_normal((s, 1))
+            return np.concatenate([prior.sample_centered(rng), tail], axis=1)
+
+        def cov() -> np.ndarray:
+            inner = prior.cov()
+            out = np.zeros((s, inner.shape[1] + 1, inner.shape[2] + 1))
+            out[:, :-1, :-1] = inner
+            out[:, -1, -1] = s_tau**2
+            return out
+
+        mean = np.concatenate([prior.mean, np.zeros((s, 1))], axis=1)
+        return NewRowPrior(mean=mean, sample_centered=sample_centered, cov=cov)
+
+    def _split_row(self, newcomer: Newcomer, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(bias, loading)`` columns ``(S, 1 + K)`` and the noise multiplier ``(S,)``."""
+        k = 1 + self.rank
+        if newcomer.side == dims.LLM and self.has_llm_noise:
+            return theta[:, :k], np.exp(theta[:, k])
+        return theta[:, :k], np.ones(theta.shape[0])
+
+    def _other_noise(
+        self, newcomer: Newcomer, positions: np.ndarray, own: np.ndarray
+    ) -> np.ndarray:
+        """Noise multipliers ``(S, n)`` of the newcomer's cells with ``positions``.
+
+        A new LLM's own multiplier (``own``) for each of its cells; a new task's
+        cells take the fitted LLMs' multipliers.
+        """
+        if newcomer.side == dims.LLM:
+            return np.repeat(own[:, None], len(positions), axis=1)
+        return self.llm_noise(positions.tolist())
+
     def newcomer_row(
         self, newcomer: Newcomer, rng: np.random.Generator, *, sigma_new: np.ndarray | None = None
     ) -> np.ndarray:
         """Draws ``(S, 1 + K)`` of the newcomer's ``(bias, loading)`` given its known scores.
 
+        With a noise multiplier per LLM (spec ``llm_noise``), a new LLM's row
+        has its log multiplier as a last column, conditioned with the rest.
         ``sigma_new`` is a new task's noise sd per draw (required for a new
         task with known scores; see :meth:`new_task_sigma`).
         """
-        side = dims.side(newcomer.side)
-        prior = self.row_prior(side, group=newcomer.group, x=newcomer.x)
+        prior = self._newcomer_prior(newcomer)
         if not len(newcomer.known):
             return np.asarray(prior.mean + prior.sample_centered(rng))
         idx = np.asarray(newcomer.known, dtype=int)
@@ -555,13 +636,15 @@ class Predictor:
         intercept = self.draws.get(dims.INTERCEPT)
         nu = self.nu
         rank = self.rank
+        fixed_tau = self._other_noise(newcomer, idx, np.ones(self.n_samples))
 
         def loglik(theta: np.ndarray) -> np.ndarray:
-            eta = intercept[:, None] + theta[:, :1] + bias
+            row, own = self._split_row(newcomer, theta)
+            eta = intercept[:, None] + row[:, :1] + bias
             if rank and load is not None:
-                eta = eta + np.einsum("sk,sjk->sj", theta[:, 1:], load)
+                eta = eta + np.einsum("sk,sjk->sj", row[:, 1:], load)
             mu = equations.link(eta, chance)
-            sd = equations.cell_sd(sigma, mu, self.noise_floor, self.noise_scaling)
+            sd = self.cell_sd(sigma, mu, fixed_tau * own[:, None])
             return equations.cell_loglik(y[None, :], mu, sd, nu)
 
         return condition_new_row(prior, loglik, rng)
@@ -575,7 +658,9 @@ class Predictor:
         positions (its noise sd is drawn from the shared noise prior).
         """
         sigma_new = self.new_task_sigma(rng) if newcomer.side == dims.TASK else None
-        theta = self.newcomer_row(newcomer, rng, sigma_new=sigma_new)
+        theta, own = self._split_row(
+            newcomer, self.newcomer_row(newcomer, rng, sigma_new=sigma_new)
+        )
         idx = np.asarray(others, dtype=int)
         bias, load, chance, sigma = self._other_side(newcomer, idx, sigma_new)
         row = (theta[:, None, 0], theta[:, None, 1:] if self.rank else None)
@@ -583,7 +668,7 @@ class Predictor:
             mean = self._means(row, (bias, load), chance[0])[:, 0, :]
         else:
             mean = self._means((bias, load), row, chance[0, :1])[:, :, 0]
-        return mean, self.cell_sd(sigma, mean)
+        return mean, self.cell_sd(sigma, mean, self._other_noise(newcomer, idx, own))
 
     def describe(self) -> dict[str, Any]:
         """A short record of the predictor's shape (for reprs and logs)."""

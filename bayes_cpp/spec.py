@@ -134,6 +134,7 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "noise_log_mu": Prior("Normal", mu=-3.5, sigma=1.0),
     "noise_log_sigma": Prior("HalfNormal", sigma=0.3),
     "noise_nu": Prior("Gamma", alpha=3.0, beta=0.2),
+    "llm_noise_sigma": Prior("HalfNormal", sigma=0.5),
 }
 
 FeatureTransform = Literal["identity", "log", "log1p", "log2"]
@@ -278,6 +279,12 @@ class ModelSpec:
         floor^2) 4 m (1 - m))``, so ``sigma`` is the sd at ``m = 0.5`` and scores
         near a bound (an LLM at 0.5% on a generation task) are fitted, and
         predicted, to within their much smaller sampling noise.
+    llm_noise : bool
+        Give every LLM its own noise multiplier ``exp(llm_noise_sigma z)``,
+        ``z ~ N(0, 1)``: crowdsourced scores of one LLM come from one paper's
+        evaluation set-up, so some LLMs sit further from the low-rank fit than
+        others. A newcomer's multiplier is drawn from the population and
+        conditioned on its revealed scores with its row.
     llm_features, task_features : tuple of Feature
         Design-factor regressions on the LLM and task sides.
     priors : dict of str to Prior
@@ -292,6 +299,7 @@ class ModelSpec:
     chance_level: bool = True
     noise_floor: float = 0.0
     noise_scaling: NoiseScaling = "constant"
+    llm_noise: bool = False
     llm_features: tuple[Feature, ...] = ()
     task_features: tuple[Feature, ...] = ()
     priors: Mapping[str, Prior] = field(default_factory=dict)
@@ -368,6 +376,7 @@ class ModelSpec:
             "chance_level": self.chance_level,
             "noise_floor": self.noise_floor,
             "noise_scaling": self.noise_scaling,
+            "llm_noise": self.llm_noise,
             "llm_features": {f.name: f.to_dict() for f in self.llm_features},
             "task_features": {f.name: f.to_dict() for f in self.task_features},
             "priors": {k: p.to_dict() for k, p in self.priors.items()},

@@ -597,8 +597,9 @@ def _truth_of_draw(
             v = p[dims.TASK_SIDE.loading].to_numpy()[ti]
             eta = eta + (u * v).sum(axis=1)
         mean = equations.link(eta, chance[ti])
+        tau = p[dims.LLM_NOISE].to_numpy()[li] if dims.LLM_NOISE in p else None
         sd = equations.cell_sd(
-            p[dims.SIGMA].to_numpy()[ti], mean, spec.noise_floor, spec.noise_scaling
+            p[dims.SIGMA].to_numpy()[ti], mean, spec.noise_floor, spec.noise_scaling, tau
         )
         score = mean + sd * _noise(rng, len(pairs), nu)
         for (a, b), m, y in zip(pairs, mean, score, strict=True):

@@ -50,10 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--llm-noise", action="store_true", help="spec with llm_noise = true")
+    parser.add_argument("--no-refit", action="store_true", help="conditioned forecasts only")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
+    from bayes_cpp import load_spec
+
     data = datasets.load(args.dataset)
+    spec: Any = args.spec
+    if args.llm_noise:
+        spec = load_spec(args.spec).replace(llm_noise=True, name=f"{args.spec}-llm-noise")
     params = {"chains": args.chains, "draws": args.draws, "tune": args.tune}
     splits = llm_holdout_splits(data, args.llms, k=args.k, seeds=args.seeds)
     rows: list[dict[str, Any]] = []
@@ -61,14 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     # One method for the conditioned forecasts: it reuses the fit of splits that
     # share training cells (the same LLM with other revealed scores).
-    conditioned = BayesMethod(args.spec, params)
+    conditioned = BayesMethod(spec, params)
     for i, split in enumerate(splits):
         # Refit: the revealed scores are training cells and the LLM a known row.
         refit_split = dataclasses.replace(
             split, train=split.train_with_known, known=split.known.iloc[:0]
         )
-        for how, s in (("conditioned", split), ("refit", refit_split)):
-            method = conditioned if how == "conditioned" else BayesMethod(args.spec, params)
+        ways = [("conditioned", split)] + ([] if args.no_refit else [("refit", refit_split)])
+        for how, s in ways:
+            method = conditioned if how == "conditioned" else BayesMethod(spec, params)
             predictive, record = method.run(s, data, args.random_seed)
             scored = score_cells(
                 split.test, predictive, full=data, train=s.train, rng=np.random.default_rng(i)
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     per_split = pd.DataFrame(rows)
-    pooled = {how: aggregate(pd.concat(c, ignore_index=True)) for how, c in cells.items()}
+    pooled = {how: aggregate(pd.concat(c, ignore_index=True)) for how, c in cells.items() if c}
     keys = ("coverage_50", "coverage_90", "width_90", "rmse_unit", "lpd", "crps", "n_cells")
     result = {
         "command": "python benchmarks/cpp2_refit.py " + " ".join(argv or sys.argv[1:]),

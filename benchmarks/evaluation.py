@@ -54,8 +54,19 @@ def _robust_without_floor() -> list[Any]:
     return [BayesMethod(spec, label="hbmf_robust-no-floor")]
 
 
+def _llm_noise(with_default: bool = False) -> list[Any]:
+    """The hbmf spec with a noise multiplier per LLM (issue 15: CPP-2 over-confidence)."""
+    from bayes_cpp import load_spec
+    from bayes_cpp.evaluation import BayesMethod
+
+    spec = load_spec("hbmf").replace(llm_noise=True)
+    return [*(["hbmf"] if with_default else []), BayesMethod(spec, label="hbmf-llm-noise")]
+
+
 #: named method sets an experiment can ask for with ``"methods": "<name>"``
 METHOD_SETS = {
+    "llm-noise": _llm_noise,
+    "llm-noise-and-default": lambda: _llm_noise(with_default=True),
     "ranks": lambda: _ranks(1, 2, 3),
     "constant-noise": _with_constant_noise,
     "robust-no-floor": _robust_without_floor,
@@ -103,6 +114,33 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         },
         "cpp-crowdsourced, hbmf_robust (Student-t noise), the same Table 4 holdouts "
         "(does a heavier tail fix CPP-2 coverage?)",
+    ),
+    "cpp-llm-holdout-llm-noise": (
+        "cpp-crowdsourced",
+        {
+            "protocol": "llm-holdout",
+            "k": [0, 2],
+            "llms": "paper",
+            "seeds": 3,
+            "methods": "llm-noise",
+        },
+        "cpp-crowdsourced, hbmf with a noise multiplier per LLM, the same Table 4 holdouts",
+    ),
+    "cpp-random-llm-noise": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5, "methods": "llm-noise"},
+        "cpp-crowdsourced, hbmf with a noise multiplier per LLM, the paper's 5 random 5% splits",
+    ),
+    "obsscaling-llm-holdout-llm-noise": (
+        "obsscaling",
+        {
+            "protocol": "llm-holdout",
+            "k": [0, 2],
+            "llms": "paper",
+            "seeds": 3,
+            "methods": "llm-noise-and-default",
+        },
+        "obsscaling, hbmf and hbmf with a noise multiplier per LLM, the Table 4 LLMs it has",
     ),
     "cpp-family": (
         "cpp-crowdsourced",
@@ -238,6 +276,7 @@ def _noise_note(settings: dict[str, Any]) -> str:
     notes = [
         f"{label}: {d['spec']['likelihood']} likelihood, {d['spec']['noise_scaling']} noise, "
         f"floor {d['spec']['noise_floor']:g}"
+        + (", a noise multiplier per LLM" if d["spec"].get("llm_noise") else "")
         for label, d in specs.items()
     ]
     return "; ".join(notes)

@@ -113,6 +113,15 @@ def test_forecast_task_contract(mock_fitted, sim):
     assert float(f.min()) >= 0.0
 
 
+def test_rank_zero_specs_forecast_new_tasks_and_llms(sim, mock_sampling):
+    # A rank-0 fit has no loading scale: forecast_task raised a raw KeyError.
+    est = BayesCPP("factors_only", chains=1, draws=20, tune=10, random_seed=3).fit(sim.data)
+    f = est.forecast_task(sim.data.tasks["category"].iloc[0], scores={"llm-001": 40.0})
+    assert f.sizes["llm"] == sim.data.n_llms
+    assert np.isfinite(f).all()
+    assert np.isfinite(est.forecast("family-00", scores={"task-00": 50.0})).all()
+
+
 def test_llm_without_scores_keeps_its_row(sim):
     # A cold-start row: no likelihood terms, so its bias is prior-only given
     # the hyperparameters, but it stays in the llm dim to be predicted.

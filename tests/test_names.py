@@ -38,7 +38,9 @@ def test_every_graph_variable_is_in_the_names_table(sim):
 
 
 def test_identified_quantities_are_graph_variables(sim):
-    names = _graph_names("hbmf", sim.data) | _graph_names("hbmf_robust", sim.data)
+    names = set().union(
+        *(_graph_names(s, sim.data) for s in ("hbmf", "hbmf_robust", "hbmf_llm_noise"))
+    )
     assert set(dims.IDENTIFIED) <= names
 
 

@@ -95,9 +95,10 @@ def test_new_row_prior_matches_the_closed_form():
     np.testing.assert_allclose(new.mean[0], [0.5 * m0 - 0.2 * 0.6, 0.4 * m0 + 0.1 * 0.6])
 
 
-def _predictor(rank=0, scaling="constant"):
+def _predictor(rank=0, scaling="constant", **extra):
     """Two fitted tasks, one fitted LLM, no features: the smallest complete posterior."""
     values = {
+        **extra,
         dims.INTERCEPT: 0.1,
         dims.SIGMA: [0.05, 0.08],
         dims.NOISE_LOG_MU: -3.0,
@@ -163,3 +164,48 @@ def test_pairs_gather_the_grid(mock_fitted):
     np.testing.assert_array_equal(sd, grid_sd[:, llms, tasks])
     with pytest.raises(ValueError, match="2 LLM positions but 1 task"):
         predictor.pairs([0, 1], [0], np.random.default_rng(0))
+
+
+def test_llm_noise_multiplies_the_sd_of_fitted_and_new_llms():
+    p = _predictor(**{dims.LLM_NOISE: [1.5], dims.LLM_NOISE_SIGMA: 0.4})
+    assert p.has_llm_noise
+    assert not _predictor().has_llm_noise
+    _, sd = p.cells([0, None], [0, 1], np.random.default_rng(0))
+    np.testing.assert_allclose(sd[0, 0], [0.075, 0.12])
+    # A population LLM: log multiplier ~ N(0, 0.4^2).
+    log_tau = np.log(sd[:, 1, 0] / 0.05)
+    assert log_tau.mean() == pytest.approx(0.0, abs=0.03)
+    assert log_tau.std() == pytest.approx(0.4, rel=0.05)
+    # A new task's cells take the fitted LLM's multiplier.
+    new_task = Newcomer(side="task", group=None, x=np.zeros(0))
+    _, sd_task = p.forecast(new_task, [0], np.random.default_rng(1))
+    np.testing.assert_allclose(sd_task[:, 0] / 1.5, p.new_task_sigma(np.random.default_rng(1)))
+
+
+def test_new_llm_conditions_its_noise_multiplier_with_its_bias():
+    """Rank 0: the posterior of (bias a, log multiplier l) is 2-d; integrate it on a grid."""
+    from scipy.special import expit
+    from scipy.stats import norm
+
+    s_tau = 0.6
+    p = _predictor(**{dims.LLM_NOISE: [1.0], dims.LLM_NOISE_SIGMA: s_tau})
+    y = np.array([0.45, 0.80])  # far apart given the task biases: evidence of a large multiplier
+    new = Newcomer(side="llm", group=None, x=np.zeros(0), known=np.array([0, 1]), known_scores=y)
+    rng = np.random.default_rng(5)
+    theta = p.newcomer_row(new, rng)
+    assert theta.shape == (S, 2)
+    a, lt = np.meshgrid(np.linspace(-3, 3, 601), np.linspace(-3, 3, 601), indexing="ij")
+    m0 = expit(0.1 + a - 0.2)
+    m1 = 0.25 + 0.75 * expit(0.1 + a + 0.3)
+    w = norm.pdf(a, 0, 0.5) * norm.pdf(lt, 0, s_tau)
+    w = w * norm.pdf(y[0], m0, 0.05 * np.exp(lt)) * norm.pdf(y[1], m1, 0.08 * np.exp(lt))
+    w /= w.sum()
+    for got, grid in ((theta[:, 0], a), (theta[:, 1], lt)):
+        mean = float(np.sum(w * grid))
+        sd = float(np.sqrt(np.sum(w * (grid - mean) ** 2)))
+        assert got.mean() == pytest.approx(mean, abs=5 * sd / np.sqrt(S) + 0.01)
+        assert got.std() == pytest.approx(sd, rel=0.1)
+    assert float(np.sum(w * lt)) > 0.1  # the check has teeth: the multiplier moved up
+    # The forecast's noise uses the conditioned multiplier.
+    _, sd = p.forecast(new, [1], np.random.default_rng(5))
+    assert np.log(sd[:, 0] / 0.08).mean() == pytest.approx(float(np.sum(w * lt)), abs=0.05)
