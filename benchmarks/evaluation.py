@@ -28,6 +28,14 @@ RESULTS_MD = HERE / "RESULTS.md"
 START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
 
 SWEEP_METHODS = ["hbmf", "task-mean", "additive", "mf", "softimpute-logit-3"]
+#: The model next to the interval baselines and the audit's sample mean.
+PEER_METHODS = [
+    "hbmf",
+    "sample-mean",
+    "softimpute-logit-3",
+    "gaussian-conditional",
+    "conformal-softimpute-logit-3",
+]
 
 
 def _ranks(*ranks: int) -> list[Any]:
@@ -141,6 +149,53 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
             "methods": "llm-noise-and-default",
         },
         "obsscaling, hbmf and hbmf with a noise multiplier per LLM, the Table 4 LLMs it has",
+    ),
+    # The protocols peers publish (issue 15): BenchPress's per-LLM folds, the
+    # audit's stronger-than-seen, and a release-date split of the Open LLM dump.
+    "cpp-per-llm-folds": (
+        "cpp-crowdsourced",
+        {"protocol": "per-llm-folds", "seeds": 10, "methods": PEER_METHODS},
+        "cpp-crowdsourced, per-LLM folds (BenchPress: 3 folds per LLM, 3 groups, 10 seeds)",
+    ),
+    "obsscaling-per-llm-folds": (
+        "obsscaling",
+        {"protocol": "per-llm-folds", "seeds": 10, "methods": PEER_METHODS},
+        "obsscaling, per-LLM folds (BenchPress: 3 folds per LLM, 3 groups, 10 seeds)",
+    ),
+    "cpp-stronger-than-seen": (
+        "cpp-crowdsourced",
+        {
+            "protocol": "stronger-than-seen",
+            "holdout": 0.1,
+            "k": [0, 2],
+            "seeds": 3,
+            "methods": PEER_METHODS,
+        },
+        "cpp-crowdsourced, the strongest 10% of LLMs held out (0 and 2 revealed scores)",
+    ),
+    "obsscaling-stronger-than-seen": (
+        "obsscaling",
+        {
+            "protocol": "stronger-than-seen",
+            "holdout": 0.1,
+            "k": [0, 2],
+            "seeds": 3,
+            "methods": PEER_METHODS,
+        },
+        "obsscaling, the strongest 10% of LLMs held out (0 and 2 revealed scores)",
+    ),
+    "openllm-release-date": (
+        "openllm-v1",
+        {
+            "protocol": "release-date",
+            "holdout": 0.1,
+            "k": [0, 2],
+            "seeds": 3,
+            "methods": PEER_METHODS,
+            "protocol_options": {"max_train": 600, "max_test": 200},
+        },
+        "openllm-v1, the latest 10% by date forecast from 600 earlier LLMs "
+        "(200 scored, 0 and 2 revealed scores)",
     ),
     "cpp-family": (
         "cpp-crowdsourced",
