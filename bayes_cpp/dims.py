@@ -163,6 +163,8 @@ NOISE_OFFSET: Final = "noise_offset"
 #: log(sigma - noise_floor) of well-observed tasks (centered, bayes_cpp.inputs).
 NOISE_CENTERED: Final = "noise_log_excess"
 NOISE_NU: Final = "noise_nu"
+#: Share of each task's chance level that floors its mean (spec ``chance_share``).
+CHANCE_SHARE: Final = "chance_share"
 #: Per-LLM noise multiplier ``exp(llm_noise_sigma * llm_noise_offset)`` (spec ``llm_noise``).
 LLM_NOISE: Final = "llm_noise"
 LLM_NOISE_OFFSET: Final = "llm_noise_offset"
@@ -197,13 +199,14 @@ IDENTIFIED: Final = (
     NOISE_NU,
     LLM_NOISE,
     LLM_NOISE_SIGMA,
+    CHANCE_SHARE,
 )
 
 
 def model_variables() -> set[str]:
     """Every named variable of the graph except the imputation network's."""
     names = {INTERCEPT, SIGMA, NOISE_LOG_MU, NOISE_LOG_SIGMA, NOISE_OFFSET, NOISE_CENTERED}
-    names |= {NOISE_NU, SCORE, LLM_NOISE, LLM_NOISE_OFFSET, LLM_NOISE_SIGMA}
+    names |= {NOISE_NU, SCORE, LLM_NOISE, LLM_NOISE_OFFSET, LLM_NOISE_SIGMA, CHANCE_SHARE}
     names |= {LLM_INDEX, TASK_INDEX, CHANCE}
     for s in (LLM_SIDE, TASK_SIDE):
         names |= {

@@ -365,6 +365,7 @@ class BayesCPP:
                 groups=groups,
                 n_features=n_features,
                 llm_noise=spec.llm_noise,
+                chance_share=spec.chance_share,
             )
             draws = Draws.from_posterior(self.idata_["posterior"].to_dataset(), required, optional)
             self._predictor = Predictor(

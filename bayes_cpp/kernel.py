@@ -75,11 +75,12 @@ PRIOR_KEYS = (
     dims.NOISE_LOG_SIGMA,
     dims.NOISE_NU,
     dims.LLM_NOISE_SIGMA,
+    dims.CHANCE_SHARE,
 )
 P_INTERCEPT, P_FAM_BSHARE, P_CAT_BSHARE, P_LLM_SCALE, P_TASK_SCALE = 0, 1, 2, 3, 4
 P_LLM_COEF, P_TASK_COEF, P_FAM_SHARE, P_CAT_SHARE, P_SCALE = 5, 6, 7, 8, 9
 P_LLM_LCOEF, P_TASK_LCOEF, P_NOISE_MU, P_NOISE_SIGMA, P_NU = 10, 11, 12, 13, 14
-P_LLM_NOISE = 15
+P_LLM_NOISE, P_CHANCE_SHARE = 15, 16
 
 # --------------------------------------------------- integer header positions
 # Sizes and options.
@@ -113,14 +114,15 @@ H_Y, H_CHANCE, H_XL, H_XT, H_PRIOR, H_NFLOOR = range(20, 26)
     B_LNSIG,
     B_NU,
     B_LNOFF,
-) = range(26, 49)
+    B_CSH,
+) = range(26, 50)
 # Feature-network starts per feature (integer-array offsets of F- or G-long
 # arrays): mean, coef, log sd, unobserved (start of the imputed entries).
-H_LNET, H_TNET = 49, 50
-H_ZVIDX = 51  # integer offset of the (T * K) map of task loading offsets to theta (-1: solved)
-H_ANCHOR = 52  # integer offset of the K - 1 anchor task positions
-H_NANCHOR = 53  # number of anchors
-HEADER = 54
+H_LNET, H_TNET = 50, 51
+H_ZVIDX = 52  # integer offset of the (T * K) map of task loading offsets to theta (-1: solved)
+H_ANCHOR = 53  # integer offset of the K - 1 anchor task positions
+H_NANCHOR = 54  # number of anchors
+HEADER = 55
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,8 @@ def build_layout(inputs: Any, spec: Any) -> KernelData:
         ints[B_VSCALE] = add(
             dims.TASK_LOADING_SCALE, (), _transform_of(spec, dims.TASK_LOADING_SCALE)
         )
+    if spec.chance_share:
+        ints[B_CSH] = add(dims.CHANCE_SHARE, (), _transform_of(spec, dims.CHANCE_SHARE))
     ints[B_NMU] = add(dims.NOISE_LOG_MU, (), _transform_of(spec, dims.NOISE_LOG_MU))
     ints[B_NLSIG] = add(dims.NOISE_LOG_SIGMA, (), _transform_of(spec, dims.NOISE_LOG_SIGMA))
     noise_centered = np.asarray(inputs.noise_centered, dtype=bool)
@@ -450,6 +454,8 @@ def _outputs(
             if side.loading_scale:
                 out.append((side.loading_scale, (), ()))
             out.append((side.loading, (side.dim, dims.LATENT), (n_rows, rank)))
+    if spec.chance_share:
+        out.append((dims.CHANCE_SHARE, (), ()))
     out.append((dims.NOISE_LOG_MU, (), ()))
     out.append((dims.NOISE_LOG_SIGMA, (), ()))
     n_c = int(np.asarray(inputs.noise_centered, bool).sum())
@@ -751,6 +757,10 @@ def _forward(theta, fl, ints, grad):  # pragma: no cover
     lp += term
     scale, term = _hyper(theta, fl, ints, grad, P_SCALE, B_VSCALE)
     lp += term
+    csh = 1.0  # the hard floor unless the spec learns the chance share
+    if ints[B_CSH] >= 0:
+        csh, term = _hyper(theta, fl, ints, grad, P_CHANCE_SHARE, B_CSH)
+        lp += term
 
     xl = _features(theta, fl, ints, 0)
     xt = _features(theta, fl, ints, 1)
@@ -890,7 +900,7 @@ def _forward(theta, fl, ints, grad):  # pragma: no cover
             lp += -0.5 * LOG_2PI - 0.5 * z * z
             grad[off + r] -= z
             tau[r] = math.exp(lns * z)
-    scalars = (a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns)
+    scalars = (a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns, csh)
     sds = (lsig, fsig, tsig, csig)
     rows = (xl, xt, fam_off, cat_off, lcoef, tcoef, a, lmean, b, tmean)
     loads = (u, zv, known_v, v_in, vt, bu, bv)
@@ -976,7 +986,7 @@ def logp_grad(
     for i in range(grad.shape[0]):
         grad[i] = 0.0
     lp, scalars, sds, rows, loads, sig, ex, tau = _forward(theta, fl, ints, grad)
-    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns = scalars
+    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns, csh = scalars
     lsig, fsig, tsig, csig = sds
     xl, xt, fam_off, cat_off, lcoef, tcoef, a, lmean, b, tmean = rows
     u, zv, _, v_in, vt, bu, bv = loads
@@ -995,6 +1005,7 @@ def logp_grad(
     dv = np.zeros((n_task, rank))
     dsig = np.zeros(n_task)
     dltau = np.zeros(n_llm)
+    dcsh = 0.0
     da0 = 0.0
     dnu = 0.0
     c_nu = dc_nu = 0.0
@@ -1007,7 +1018,7 @@ def logp_grad(
         for k in range(rank):
             eta += u[r, k] * vt[t, k]
         p = 1.0 / (1.0 + math.exp(-eta))
-        gch = fl[chance + t]
+        gch = csh * fl[chance + t]
         m = gch + (1.0 - gch) * p
         s2 = sig[t] * sig[t]
         if binomial:
@@ -1037,6 +1048,7 @@ def logp_grad(
             dm = resid / var
             dvar = 0.5 * resid * resid / (var * var) - 0.5 / var
         dm += dvar * dvar_dm
+        dcsh += dm * fl[chance + t] * (1.0 - p)
         deta = dm * (1.0 - gch) * p * (1.0 - p)
         dsig[t] += dvar * dvar_ds
         dltau[r] += 2.0 * dvar * var
@@ -1065,6 +1077,8 @@ def logp_grad(
             dmu += e
             dtau += e * v
             grad[ints[npos + t]] += e * ntau
+    if ints[B_CSH] >= 0:
+        grad[ints[B_CSH]] += dcsh * _chain(fl, ints, P_CHANCE_SHARE, csh)
     if ints[B_LNSIG] >= 0:
         off = ints[B_LNOFF]
         dlns = 0.0
@@ -1179,7 +1193,7 @@ def expand_into(
     """Write every named quantity of ``theta`` into ``out`` (the order of ``KernelData.outputs``)."""
     scratch = np.zeros(theta.shape[0])
     _, scalars, sds, rows, loads, sig, _, tau = _forward(theta, fl, ints, scratch)
-    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns = scalars
+    a0, lscale, tscale, fbshare, cbshare, nmu, ntau, nu, fshare, cshare, scale, lns, csh = scalars
     lsig, fsig, tsig, csig = sds
     xl, xt, fam_off, cat_off, lcoef, tcoef, a, _, b, _ = rows
     u, zv, _, _, vt, bu, bv = loads
@@ -1249,6 +1263,8 @@ def expand_into(
             pos = _put(out, pos, np.ascontiguousarray(bv[:n_tf]))
         pos = _put1(out, pos, scale)
         pos = _put(out, pos, vt)
+    if ints[B_CSH] >= 0:
+        pos = _put1(out, pos, csh)
     pos = _put1(out, pos, nmu)
     pos = _put1(out, pos, ntau)
     npos, ncen = ints[H_NPOS], ints[H_NCEN]

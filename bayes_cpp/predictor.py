@@ -392,6 +392,7 @@ class Predictor:
         groups: dict[str, bool],
         n_features: dict[str, int],
         llm_noise: bool = False,
+        chance_share: bool = False,
     ) -> tuple[list[str], list[str]]:
         """Posterior variables a predictor of this shape needs: (required, optional).
 
@@ -404,6 +405,8 @@ class Predictor:
             required.append(dims.NOISE_NU)
         if llm_noise:
             required += [dims.LLM_NOISE, dims.LLM_NOISE_SIGMA]
+        if chance_share:
+            required.append(dims.CHANCE_SHARE)
         for s in (LLM_SIDE, TASK_SIDE):
             required += [s.bias, s.bias_sigma]
             n_feat = n_features.get(s.name, 0)
@@ -468,6 +471,16 @@ class Predictor:
         ]
         return np.stack(cols, axis=1)
 
+    def floor(self, chance: np.ndarray) -> np.ndarray:
+        """Lower asymptotes ``(S, n)`` (or ``(1, n)``) of tasks with chance levels ``chance``.
+
+        The chance level itself (the hard floor) unless the fit learned the
+        share of it that floors the mean (spec ``chance_share``).
+        """
+        values = np.asarray(chance, dtype=float).reshape(1, -1)
+        share = self.draws.values.get(dims.CHANCE_SHARE)
+        return values if share is None else share[:, None] * values
+
     def new_task_sigma(self, rng: np.random.Generator) -> np.ndarray:
         """Noise sd ``(S,)`` of a task the fit has not seen, drawn from the shared prior."""
         d = self.draws
@@ -509,12 +522,12 @@ class Predictor:
         task: tuple[np.ndarray, np.ndarray | None],
         chance: np.ndarray,
     ) -> np.ndarray:
-        """Mean unit scores ``(S, L, T)`` from LLM and task rows and the tasks' chance levels."""
+        """Mean unit scores ``(S, L, T)`` from LLM and task rows and the tasks' floors ``(S|1, T)``."""
         (a, u), (b, v) = llm, task
         eta = self.draws.get(dims.INTERCEPT)[:, None, None] + a[:, :, None] + b[:, None, :]
         if u is not None and v is not None and u.shape[-1]:
             eta = eta + np.einsum("slk,stk->slt", u, v)
-        return np.asarray(equations.link(eta, chance[None, None, :]))
+        return np.asarray(equations.link(eta, chance[:, None, :]))
 
     # ------------------------------------------------------------ known cells
     def cells(
@@ -532,7 +545,7 @@ class Predictor:
         llm_rows = self._rows(LLM_SIDE, llms, rng)
         task_rows = self._rows(TASK_SIDE, tasks, rng)
         chance = np.array([self.chance[t] if t is not None else 0.0 for t in tasks])
-        mean = self._means(llm_rows, task_rows, chance)
+        mean = self._means(llm_rows, task_rows, self.floor(chance))
         sigma_cols = [
             self.draws.values[dims.SIGMA][:, t] if t is not None else self.new_task_sigma(rng)
             for t in tasks
@@ -637,13 +650,14 @@ class Predictor:
         nu = self.nu
         rank = self.rank
         fixed_tau = self._other_noise(newcomer, idx, np.ones(self.n_samples))
+        floor = self.floor(chance[0])
 
         def loglik(theta: np.ndarray) -> np.ndarray:
             row, own = self._split_row(newcomer, theta)
             eta = intercept[:, None] + row[:, :1] + bias
             if rank and load is not None:
                 eta = eta + np.einsum("sk,sjk->sj", row[:, 1:], load)
-            mu = equations.link(eta, chance)
+            mu = equations.link(eta, floor)
             sd = self.cell_sd(sigma, mu, fixed_tau * own[:, None])
             return equations.cell_loglik(y[None, :], mu, sd, nu)
 
@@ -665,9 +679,9 @@ class Predictor:
         bias, load, chance, sigma = self._other_side(newcomer, idx, sigma_new)
         row = (theta[:, None, 0], theta[:, None, 1:] if self.rank else None)
         if newcomer.side == dims.LLM:
-            mean = self._means(row, (bias, load), chance[0])[:, 0, :]
+            mean = self._means(row, (bias, load), self.floor(chance[0]))[:, 0, :]
         else:
-            mean = self._means((bias, load), row, chance[0, :1])[:, :, 0]
+            mean = self._means((bias, load), row, self.floor(chance[0, :1]))[:, :, 0]
         return mean, self.cell_sd(sigma, mean, self._other_noise(newcomer, idx, own))
 
     def describe(self) -> dict[str, Any]:

@@ -135,6 +135,7 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "noise_log_sigma": Prior("HalfNormal", sigma=0.3),
     "noise_nu": Prior("Gamma", alpha=3.0, beta=0.2),
     "llm_noise_sigma": Prior("HalfNormal", sigma=0.5),
+    "chance_share": Prior("Beta", alpha=4.0, beta=1.0),
 }
 
 FeatureTransform = Literal["identity", "log", "log1p", "log2"]
@@ -279,6 +280,11 @@ class ModelSpec:
         floor^2) 4 m (1 - m))``, so ``sigma`` is the sd at ``m = 0.5`` and scores
         near a bound (an LLM at 0.5% on a generation task) are fitted, and
         predicted, to within their much smaller sampling noise.
+    chance_share : bool
+        Learn which share ``s`` of the chance level floors the mean:
+        ``s g + (1 - s g) sigmoid(eta)`` (with ``chance_level``). The hard floor
+        (``s = 1``) reaches a score below chance only by sending the LLM's bias
+        to minus infinity; a share the data can lower lets the mean undercut it.
     llm_noise : bool
         Give every LLM its own noise multiplier ``exp(llm_noise_sigma z)``,
         ``z ~ N(0, 1)``: crowdsourced scores of one LLM come from one paper's
@@ -300,6 +306,7 @@ class ModelSpec:
     noise_floor: float = 0.0
     noise_scaling: NoiseScaling = "constant"
     llm_noise: bool = False
+    chance_share: bool = False
     llm_features: tuple[Feature, ...] = ()
     task_features: tuple[Feature, ...] = ()
     priors: Mapping[str, Prior] = field(default_factory=dict)
@@ -313,6 +320,8 @@ class ModelSpec:
             raise SpecError(
                 f"noise_scaling must be 'constant' or 'binomial', not {self.noise_scaling!r}"
             )
+        if self.chance_share and not self.chance_level:
+            raise SpecError("chance_share = true needs chance_level = true (a floor to share)")
         if self.likelihood not in ("normal", "student_t"):
             raise SpecError(f"likelihood must be 'normal' or 'student_t', not {self.likelihood!r}")
         renamed = {
@@ -377,6 +386,7 @@ class ModelSpec:
             "noise_floor": self.noise_floor,
             "noise_scaling": self.noise_scaling,
             "llm_noise": self.llm_noise,
+            "chance_share": self.chance_share,
             "llm_features": {f.name: f.to_dict() for f in self.llm_features},
             "task_features": {f.name: f.to_dict() for f in self.task_features},
             "priors": {k: p.to_dict() for k, p in self.priors.items()},

@@ -41,11 +41,11 @@ def load(name: str) -> Any:
     return bc.datasets.load(name)
 
 
-def run(name: str, seed: int, params: dict[str, Any]) -> dict[str, Any]:
+def run(name: str, seed: int, params: dict[str, Any], spec: Any = "hbmf") -> dict[str, Any]:
     import bayes_cpp as bc
 
     data = load(name)
-    est = bc.BayesCPP(random_seed=seed, **params)
+    est = bc.BayesCPP(spec, random_seed=seed, **params)
     start = time.perf_counter()
     est.fit(data)
     wall = time.perf_counter() - start
@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--draws", type=int, default=None)
     parser.add_argument("--target-accept", type=float, default=None)
     parser.add_argument("--label", default="default")
+    parser.add_argument(
+        "--chance-share", action="store_true", help="hbmf with a learned share of the chance floor"
+    )
     args = parser.parse_args(argv)
     params = {
         k: v
@@ -107,10 +110,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         }.items()
         if v is not None
     }
+    import bayes_cpp as bc
+
+    spec: Any = "hbmf"
+    if args.chance_share:
+        spec = bc.load_spec("hbmf").replace(chance_share=True)
     rows = []
     for name in args.datasets:
         for seed in args.seeds:
-            row = run(name, seed, params)
+            row = run(name, seed, params, spec)
             print(json.dumps(row), flush=True)
             rows.append(row)
     out = HERE / "results" / f"convergence-{args.label}.json"

@@ -71,8 +71,19 @@ def _llm_noise(with_default: bool = False) -> list[Any]:
     return [*(["hbmf"] if with_default else []), BayesMethod(spec, label="hbmf-llm-noise")]
 
 
+def _chance_share(with_default: bool = False) -> list[Any]:
+    """The hbmf spec with a learned share of the chance floor (issue 15, item 3)."""
+    from bayes_cpp import load_spec
+    from bayes_cpp.evaluation import BayesMethod
+
+    spec = load_spec("hbmf").replace(chance_share=True)
+    return [*(["hbmf"] if with_default else []), BayesMethod(spec, label="hbmf-chance-share")]
+
+
 #: named method sets an experiment can ask for with ``"methods": "<name>"``
 METHOD_SETS = {
+    "chance-share": _chance_share,
+    "chance-share-and-default": lambda: _chance_share(with_default=True),
     "llm-noise": _llm_noise,
     "llm-noise-and-default": lambda: _llm_noise(with_default=True),
     "ranks": lambda: _ranks(1, 2, 3),
@@ -196,6 +207,28 @@ EXPERIMENTS: dict[str, tuple[str, dict[str, Any], str]] = {
         },
         "openllm-v1, the latest 10% by date forecast from 600 earlier LLMs "
         "(200 scored, 0 and 2 revealed scores)",
+    ),
+    "cpp-random-chance-share": (
+        "cpp-crowdsourced",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5, "methods": "chance-share"},
+        "cpp-crowdsourced, hbmf with a learned share of the chance floor, the paper's 5 "
+        "random 5% splits",
+    ),
+    "cpp-llm-holdout-chance-share": (
+        "cpp-crowdsourced",
+        {
+            "protocol": "llm-holdout",
+            "k": [0, 2],
+            "llms": "paper",
+            "seeds": 3,
+            "methods": "chance-share",
+        },
+        "cpp-crowdsourced, hbmf with a learned share of the chance floor, the Table 4 holdouts",
+    ),
+    "obsscaling-random-chance-share": (
+        "obsscaling",
+        {"protocol": "random", "holdout": 0.05, "seeds": 5, "methods": "chance-share-and-default"},
+        "obsscaling, hbmf and hbmf with a learned share of the chance floor, random 5%, 5 seeds",
     ),
     "cpp-family": (
         "cpp-crowdsourced",

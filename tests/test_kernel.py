@@ -47,6 +47,8 @@ _slow = pytest.mark.slow
 CASES = [
     ("hbmf", None, 0),
     ("hbmf", {"llm_noise": True}, 1),
+    ("hbmf", {"chance_share": True}, 0),
+    pytest.param("hbmf_robust", {"chance_share": True, "rank": 0}, 1, marks=_slow),
     pytest.param("hbmf_robust", {"llm_noise": True}, 0, marks=_slow),
     pytest.param("hbmf_robust", {"rank": 3, "priors": EXOTIC}, 1, marks=_slow),
     *(pytest.param(name, None, 0, marks=_slow) for name in available_specs() if name != "hbmf"),

@@ -39,7 +39,10 @@ def test_every_graph_variable_is_in_the_names_table(sim):
 
 def test_identified_quantities_are_graph_variables(sim):
     names = set().union(
-        *(_graph_names(s, sim.data) for s in ("hbmf", "hbmf_robust", "hbmf_llm_noise"))
+        *(
+            _graph_names(s, sim.data)
+            for s in ("hbmf", "hbmf_robust", "hbmf_llm_noise", "hbmf_chance_share")
+        )
     )
     assert set(dims.IDENTIFIED) <= names
 

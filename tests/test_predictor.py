@@ -209,3 +209,17 @@ def test_new_llm_conditions_its_noise_multiplier_with_its_bias():
     # The forecast's noise uses the conditioned multiplier.
     _, sd = p.forecast(new, [1], np.random.default_rng(5))
     assert np.log(sd[:, 0] / 0.08).mean() == pytest.approx(float(np.sum(w * lt)), abs=0.05)
+
+
+def test_a_learned_chance_share_lowers_the_floor_of_every_prediction():
+    from scipy.special import expit
+
+    p = _predictor(**{dims.CHANCE_SHARE: 0.4})
+    mean, _ = p.cells([0], [0, 1], np.random.default_rng(0))
+    np.testing.assert_allclose(mean[0, 0], [expit(0.3), 0.1 + 0.9 * expit(0.8)])
+    np.testing.assert_allclose(p.floor(np.array([0.25, 0.5]))[0], [0.1, 0.2])
+    # A new LLM's forecast and its conditioning use the same floor.
+    new = Newcomer(side="llm", group=None, x=np.zeros(0), known=np.array([0]), known_scores=[0.05])
+    f_mean, _ = p.forecast(new, [1], np.random.default_rng(1))
+    assert f_mean.min() > 0.1
+    assert np.quantile(f_mean, 0.01) < 0.25  # below the task's chance level: the floor moved

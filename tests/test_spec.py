@@ -115,3 +115,10 @@ def test_unreadable_spec_files_are_spec_errors(tmp_path):
     folder.mkdir()
     with pytest.raises(SpecError, match="cannot read spec file"):
         load_spec(folder)
+
+
+def test_chance_share_needs_a_chance_level():
+    from bayes_cpp import SpecError
+
+    with pytest.raises(SpecError, match="chance_share = true needs chance_level = true"):
+        load_spec("hbmf").replace(chance_level=False, chance_share=True)
