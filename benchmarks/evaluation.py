@@ -365,6 +365,7 @@ def _noise_note(settings: dict[str, Any]) -> str:
         f"{label}: {d['spec']['likelihood']} likelihood, {d['spec']['noise_scaling']} noise, "
         f"floor {d['spec']['noise_floor']:g}"
         + (", a noise multiplier per LLM" if d["spec"].get("llm_noise") else "")
+        + (", a learned share of the chance floor" if d["spec"].get("chance_share") else "")
         for label, d in specs.items()
     ]
     return "; ".join(notes)
