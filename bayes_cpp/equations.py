@@ -25,6 +25,7 @@ __all__ = [
     "Math",
     "cell_loglik",
     "cell_sd",
+    "chance_floor",
     "from_unit",
     "link",
     "noisy_scores",
@@ -90,6 +91,20 @@ def task_sigma(log_excess: Any, noise_floor: float, math: Math = NUMPY) -> Any:
     1.005
     """
     return noise_floor + math.exp(log_excess)
+
+
+def chance_floor(chance: Any, share: Any = None) -> Any:
+    """The lower asymptote of a task's mean: its chance level, or ``share`` of it.
+
+    ``share`` is the learned share of spec ``chance_share`` (None: the hard floor).
+    Operators only (numpy and PyTensor).
+
+    Examples
+    --------
+    >>> chance_floor(0.25), chance_floor(0.25, 0.8)
+    (0.25, 0.2)
+    """
+    return chance if share is None else share * chance
 
 
 def cell_sd(sigma: Any, mean: Any, noise_floor: float, scaling: str, llm_noise: Any = None) -> Any:

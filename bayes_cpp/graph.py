@@ -281,10 +281,10 @@ def build_model(inputs: GraphInputs, spec: ModelSpec, *, rotation_gauge: bool = 
             anchors = inputs.anchors if rotation_gauge else np.zeros(0, dtype=int)
             task_loading = _loading(TASK_SIDE, spec, task_groups, task_x, anchors)
             eta = eta + (llm_loading[llm_i] * task_loading[task_i]).sum(axis=-1)
-        floor = chance[task_i]
-        if spec.chance_share:
-            floor = spec.prior(dims.CHANCE_SHARE).create(dims.CHANCE_SHARE) * floor
-        mean = equations.link(eta, floor, tensor)
+        share = (
+            spec.prior(dims.CHANCE_SHARE).create(dims.CHANCE_SHARE) if spec.chance_share else None
+        )
+        mean = equations.link(eta, equations.chance_floor(chance[task_i], share), tensor)
 
         log_mu = spec.prior(dims.NOISE_LOG_MU).create(dims.NOISE_LOG_MU)
         log_sd = spec.prior(dims.NOISE_LOG_SIGMA).create(dims.NOISE_LOG_SIGMA)

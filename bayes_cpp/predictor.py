@@ -479,7 +479,7 @@ class Predictor:
         """
         values = np.asarray(chance, dtype=float).reshape(1, -1)
         share = self.draws.values.get(dims.CHANCE_SHARE)
-        return values if share is None else share[:, None] * values
+        return equations.chance_floor(values, None if share is None else share[:, None])
 
     def new_task_sigma(self, rng: np.random.Generator) -> np.ndarray:
         """Noise sd ``(S,)`` of a task the fit has not seen, drawn from the shared prior."""
@@ -601,15 +601,9 @@ class Predictor:
             tail = s_tau[:, None] * rng.standard_normal((s, 1))
             return np.concatenate([prior.sample_centered(rng), tail], axis=1)
 
-        def cov() -> np.ndarray:
-            inner = prior.cov()
-            out = np.zeros((s, inner.shape[1] + 1, inner.shape[2] + 1))
-            out[:, :-1, :-1] = inner
-            out[:, -1, -1] = s_tau**2
-            return out
-
+        # No cov(): only the elliptical slice sampler uses this prior.
         mean = np.concatenate([prior.mean, np.zeros((s, 1))], axis=1)
-        return NewRowPrior(mean=mean, sample_centered=sample_centered, cov=cov)
+        return NewRowPrior(mean=mean, sample_centered=sample_centered)
 
     def _split_row(self, newcomer: Newcomer, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(bias, loading)`` columns ``(S, 1 + K)`` and the noise multiplier ``(S,)``."""

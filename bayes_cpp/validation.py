@@ -596,8 +596,8 @@ def _truth_of_draw(
             u = p[dims.LLM_SIDE.loading].to_numpy()[li]
             v = p[dims.TASK_SIDE.loading].to_numpy()[ti]
             eta = eta + (u * v).sum(axis=1)
-        share = float(p[dims.CHANCE_SHARE]) if dims.CHANCE_SHARE in p else 1.0
-        mean = equations.link(eta, share * chance[ti])
+        share = float(p[dims.CHANCE_SHARE]) if dims.CHANCE_SHARE in p else None
+        mean = equations.link(eta, equations.chance_floor(chance[ti], share))
         tau = p[dims.LLM_NOISE].to_numpy()[li] if dims.LLM_NOISE in p else None
         sd = equations.cell_sd(
             p[dims.SIGMA].to_numpy()[ti], mean, spec.noise_floor, spec.noise_scaling, tau

@@ -45,22 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llms", nargs="+", default=DEFAULT_LLMS)
     parser.add_argument("--k", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--spec", default="hbmf")
+    parser.add_argument("--spec", default="hbmf", help="e.g. hbmf_llm_noise")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--random-seed", type=int, default=0)
-    parser.add_argument("--llm-noise", action="store_true", help="spec with llm_noise = true")
     parser.add_argument("--no-refit", action="store_true", help="conditioned forecasts only")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
-    from bayes_cpp import load_spec
-
     data = datasets.load(args.dataset)
-    spec: Any = args.spec
-    if args.llm_noise:
-        spec = load_spec(args.spec).replace(llm_noise=True, name=f"{args.spec}-llm-noise")
+    spec = args.spec
     params = {"chains": args.chains, "draws": args.draws, "tune": args.tune}
     splits = llm_holdout_splits(data, args.llms, k=args.k, seeds=args.seeds)
     rows: list[dict[str, Any]] = []

@@ -62,30 +62,24 @@ def _robust_without_floor() -> list[Any]:
     return [BayesMethod(spec, label="hbmf_robust-no-floor")]
 
 
-def _llm_noise(with_default: bool = False) -> list[Any]:
-    """The hbmf spec with a noise multiplier per LLM (issue 15: CPP-2 over-confidence)."""
-    from bayes_cpp import load_spec
+def _variant(spec: str, label: str, *, with_default: bool = False) -> list[Any]:
+    """A shipped variant of hbmf (``models/``), optionally next to the default."""
     from bayes_cpp.evaluation import BayesMethod
 
-    spec = load_spec("hbmf").replace(llm_noise=True)
-    return [*(["hbmf"] if with_default else []), BayesMethod(spec, label="hbmf-llm-noise")]
-
-
-def _chance_share(with_default: bool = False) -> list[Any]:
-    """The hbmf spec with a learned share of the chance floor (issue 15, item 3)."""
-    from bayes_cpp import load_spec
-    from bayes_cpp.evaluation import BayesMethod
-
-    spec = load_spec("hbmf").replace(chance_share=True)
-    return [*(["hbmf"] if with_default else []), BayesMethod(spec, label="hbmf-chance-share")]
+    return [*(["hbmf"] if with_default else []), BayesMethod(spec, label=label)]
 
 
 #: named method sets an experiment can ask for with ``"methods": "<name>"``
 METHOD_SETS = {
-    "chance-share": _chance_share,
-    "chance-share-and-default": lambda: _chance_share(with_default=True),
-    "llm-noise": _llm_noise,
-    "llm-noise-and-default": lambda: _llm_noise(with_default=True),
+    # Issue 15: a learned share of the chance floor; a noise multiplier per LLM.
+    "chance-share": lambda: _variant("hbmf_chance_share", "hbmf-chance-share"),
+    "chance-share-and-default": lambda: _variant(
+        "hbmf_chance_share", "hbmf-chance-share", with_default=True
+    ),
+    "llm-noise": lambda: _variant("hbmf_llm_noise", "hbmf-llm-noise"),
+    "llm-noise-and-default": lambda: _variant(
+        "hbmf_llm_noise", "hbmf-llm-noise", with_default=True
+    ),
     "ranks": lambda: _ranks(1, 2, 3),
     "constant-noise": _with_constant_noise,
     "robust-no-floor": _robust_without_floor,
