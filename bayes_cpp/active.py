@@ -475,6 +475,127 @@ def _refit_predict(est: BayesCPP, test: pd.DataFrame, rng: np.random.Generator) 
     return SamplePredictive(draws.T, mean.T, sd.T, predictor.nu)
 
 
+@dataclass(frozen=True)
+class _RevealSplit:
+    """One seed of :func:`reveal_curve`.
+
+    A training set, a fixed test set and the groups whose pools are planned
+    separately (one per target).
+    """
+
+    seed: int
+    label: str
+    train: CollaborativeData
+    test: pd.DataFrame
+    groups: list[tuple[Target, list[tuple[str, str]], pd.DataFrame]]  # target, pool cells, pool
+    rng: np.random.Generator  # continues the partition's stream: draws the random order
+
+
+def _split_hidden(
+    hidden: pd.DataFrame, test_share: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    perm = rng.permutation(len(hidden))
+    n_test = round(test_share * len(hidden))
+    test = hidden.iloc[np.sort(perm[:n_test])].reset_index(drop=True)
+    pool = hidden.iloc[np.sort(perm[n_test:])].reset_index(drop=True)
+    return test, pool
+
+
+def _cell_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(frame["llm"], frame["task"], strict=True))
+
+
+def _reveal_cells(
+    data: CollaborativeData,
+    seeds: int | Sequence[int],
+    hide_fraction: float,
+    test_share: float,
+    budget: int,
+    target: Target,
+    random_seed: int,
+) -> list[_RevealSplit]:
+    from bayes_cpp.evaluation.protocols import random_splits
+    from bayes_cpp.seeds import derived_seed
+
+    out = []
+    for split in random_splits(data, hide_fraction, seeds):
+        rng = np.random.default_rng(derived_seed(random_seed, f"reveal {split.label}"))
+        test, pool = _split_hidden(split.test, test_share, rng)
+        if len(test) < 1 or len(pool) < budget:
+            raise DataError(
+                [
+                    f"seed {split.seed}: {len(split.test)} hidden cells leave {len(pool)} to "
+                    f"reveal and {len(test)} to test; need at least {budget} and 1 "
+                    "(raise hide_fraction)"
+                ]
+            )
+        assert split.seed is not None
+        out.append(
+            _RevealSplit(
+                split.seed,
+                split.label,
+                split.train,
+                test,
+                [(target, _cell_pairs(pool), pool)],
+                rng,
+            )
+        )
+    return out
+
+
+def _reveal_llms(
+    data: CollaborativeData,
+    seeds: int | Sequence[int],
+    n_llms: int,
+    known: int,
+    test_share: float,
+    budget: int,
+    random_seed: int,
+) -> list[_RevealSplit]:
+    """Hold out ``n_llms`` LLMs per seed, each keeping ``known`` random scores.
+
+    Each one's other scores are split into its own pool and test cells, and
+    each is its own target.
+    """
+    from bayes_cpp.seeds import derived_seed
+
+    scores = data.scores
+    counts = scores.groupby("llm").size()
+    # An LLM qualifies when its hidden scores leave `budget` to reveal and >= 1 to test.
+    hidden_n = counts - known
+    pool_n = hidden_n - (test_share * hidden_n).round()
+    eligible = sorted(counts.index[(pool_n >= budget) & ((test_share * hidden_n).round() >= 1)])
+    if len(eligible) < n_llms:
+        raise DataError(
+            [
+                f"only {len(eligible)} LLMs have enough scores for known={known}, "
+                f"budget={budget} and test_share={test_share:g}; need n_llms={n_llms} "
+                "(lower n_llms, known or budget)"
+            ]
+        )
+    out = []
+    for seed in [*range(seeds)] if isinstance(seeds, int) else list(seeds):
+        label = f"llms={n_llms} known={known} seed={seed}"
+        rng = np.random.default_rng(derived_seed(random_seed, f"reveal {label}"))
+        chosen = sorted(rng.choice(eligible, size=n_llms, replace=False).tolist())
+        keep = np.ones(len(scores), dtype=bool)
+        tests, groups = [], []
+        for llm in chosen:
+            rows = np.flatnonzero(scores["llm"].to_numpy() == llm)
+            shown = rng.choice(rows, size=known, replace=False)
+            hidden_rows = np.setdiff1d(rows, shown)
+            keep[hidden_rows] = False
+            hidden = scores.iloc[hidden_rows][["llm", "task", "score"]].reset_index(drop=True)
+            test, pool = _split_hidden(hidden, test_share, rng)
+            tests.append(test)
+            groups.append(((dims.LLM, llm), _cell_pairs(pool), pool))
+        train = data.with_scores(scores.loc[keep].reset_index(drop=True))
+        out.append(
+            _RevealSplit(int(seed), label, train, pd.concat(tests, ignore_index=True), groups, rng)
+        )
+    return out
+
+
 def reveal_curve(
     data: CollaborativeData,
     *,
@@ -482,7 +603,10 @@ def reveal_curve(
     budget: int = 10,
     step: int = 1,
     seeds: int | Sequence[int] = 3,
+    hide: str = "cells",
     hide_fraction: float = 0.2,
+    n_llms: int = 6,
+    known: int = 2,
     test_share: float = 0.5,
     target: Target = "matrix",
     est_params: Mapping[str, Any] | None = None,
@@ -493,13 +617,26 @@ def reveal_curve(
 ) -> pd.DataFrame:
     """Held-out error and interval width as cells are revealed in each strategy's order.
 
-    Per seed: hide ``hide_fraction`` of the observed cells and split them
-    into a *pool* (revealable, ``1 - test_share``) and a fixed *test* set;
-    fit on the rest; plan ``budget`` evaluations from the pool with each
-    strategy (``"recommended"``: :func:`recommend` with ``target``, as one
-    greedy batch from this fit; ``"random"``: a seeded random order;
-    ``"largest_sd"``: the largest predictive sd first); then reveal them
-    ``step`` at a time and score the test cells.
+    Two settings (``hide``):
+
+    ``"cells"``
+        Per seed, hide ``hide_fraction`` of the observed cells and split them
+        into a *pool* (revealable, ``1 - test_share``) and a fixed *test* set;
+        fit on the rest; plan ``budget`` evaluations from the pool with each
+        strategy, ``target`` being what the recommendation serves.
+    ``"llms"``
+        "A new LLM has ``known`` scores; which ``budget`` benchmarks should
+        we run next?" Per seed, ``n_llms`` LLMs keep ``known`` random scores
+        each; each one's other scores are split into its own pool and test
+        cells; one fit on the rest; each LLM is planned separately, with its
+        own profile as the target (``("llm", name)``) and its pool as the
+        candidates, and ``budget`` is per LLM.
+
+    Strategies: ``"recommended"`` (:func:`recommend`, one greedy batch from
+    the first fit), ``"random"`` (a seeded random order) and ``"largest_sd"``
+    (the largest predictive sd first, among the same candidates). Cells are
+    revealed ``step`` at a time (per LLM for ``"llms"``) and the test cells
+    scored after each step.
 
     Parameters
     ----------
@@ -508,15 +645,20 @@ def reveal_curve(
     strategy : str or sequence of str
         Strategies to compare (:data:`STRATEGIES`).
     budget, step : int
-        Cells revealed in total, and between measurements.
+        Cells revealed in total (per held-out LLM for ``hide="llms"``), and
+        between measurements.
     seeds : int or sequence of int
         Seeds of the hidden sets (an int ``n`` means ``0..n-1``).
+    hide : {"cells", "llms"}
+        What is hidden (see above).
     hide_fraction : float
-        Fraction of observed cells hidden.
+        Fraction of observed cells hidden (``hide="cells"``).
+    n_llms, known : int
+        LLMs held out per seed, and the scores each keeps (``hide="llms"``).
     test_share : float
-        Share of the hidden cells kept as the test set.
+        Share of the hidden cells kept as the test set (per LLM for ``"llms"``).
     target : "matrix", ("llm", name) or ("task", name)
-        The recommendation's target (see :func:`recommend`).
+        The recommendation's target for ``hide="cells"`` (see :func:`recommend`).
     est_params : mapping, optional
         :class:`BayesCPP` parameters; :data:`bayes_cpp.evaluation.EVALUATION_SAMPLER`
         fills unset sampler settings.
@@ -536,9 +678,9 @@ def reveal_curve(
     -------
     pandas.DataFrame
         One row per strategy x seed x checkpoint: ``strategy``, ``seed``,
-        ``n_revealed``, ``rmse`` (test RMSE of the posterior mean, unit
-        scale), ``mean_width_90`` (mean width of the central 90% predictive
-        interval, unit scale), ``coverage_90``, ``lpd``.
+        ``n_revealed`` (per LLM for ``hide="llms"``), ``rmse`` (test RMSE of
+        the posterior mean, unit scale), ``mean_width_90`` (mean width of the
+        central 90% predictive interval, unit scale), ``coverage_90``, ``lpd``.
 
     Examples
     --------
@@ -554,7 +696,7 @@ def reveal_curve(
 
     from bayes_cpp.evaluation.methods import EVALUATION_SAMPLER
     from bayes_cpp.evaluation.metrics import aggregate, score_cells
-    from bayes_cpp.evaluation.protocols import Split, random_splits
+    from bayes_cpp.evaluation.protocols import Split
     from bayes_cpp.inference import quiet_sampler_logs
     from bayes_cpp.seeds import derived_seed
 
@@ -562,11 +704,21 @@ def reveal_curve(
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise SpecError(f"strategies must be among {', '.join(STRATEGIES)}, not {unknown}")
-    for label, value in (("budget", budget), ("step", step)):
+    for label, value in (("budget", budget), ("step", step), ("n_llms", n_llms)):
         if not isinstance(value, int | np.integer) or value < 1:
             raise SpecError(f"{label} must be a positive integer, not {value!r}")
+    if not isinstance(known, int | np.integer) or known < 0:
+        raise SpecError(f"known must be a non-negative integer, not {known!r}")
     if not 0.0 < test_share < 1.0:
         raise SpecError(f"test_share must be strictly between 0 and 1, not {test_share!r}")
+    if hide == "cells":
+        splits = _reveal_cells(data, seeds, hide_fraction, test_share, budget, target, random_seed)
+    elif hide == "llms":
+        if target != "matrix":
+            raise SpecError("hide='llms' targets each held-out LLM's profile; leave target unset")
+        splits = _reveal_llms(data, seeds, n_llms, known, test_share, budget, random_seed)
+    else:
+        raise SpecError(f"hide must be 'cells' or 'llms', not {hide!r}")
     params = {**EVALUATION_SAMPLER, **dict(est_params or {})}
     fits: dict[str, BayesCPP] = {}
 
@@ -582,37 +734,33 @@ def reveal_curve(
 
     checkpoints = sorted({0, *range(int(step), int(budget), int(step)), int(budget)})
     rows: list[dict[str, Any]] = []
-    splits = random_splits(data, hide_fraction, seeds)
     bar = tqdm(total=len(splits) * len(strategies) * len(checkpoints), disable=not progress)
     for split in splits:
-        hidden = split.test
-        rng = np.random.default_rng(derived_seed(random_seed, f"reveal {split.label}"))
-        perm = rng.permutation(len(hidden))
-        n_test = round(test_share * len(hidden))
-        if n_test < 1 or len(hidden) - n_test < budget:
-            raise DataError(
-                [
-                    f"seed {split.seed}: {len(hidden)} hidden cells leave {len(hidden) - n_test} to "
-                    f"reveal and {n_test} to test; need at least {budget} and 1 (raise hide_fraction)"
-                ]
-            )
-        test = hidden.iloc[np.sort(perm[:n_test])].reset_index(drop=True)
-        pool = hidden.iloc[np.sort(perm[n_test:])].reset_index(drop=True)
-        pool_cells = list(zip(pool["llm"], pool["task"], strict=True))
+        rng = split.rng
+        test = split.test
         base = fit(split.train)
-        orders: dict[str, list[tuple[str, str]]] = {}
-        for name in strategies:
-            if name == "recommended":
-                plan = recommend(base, budget=budget, target=target, candidates=pool_cells)
-                orders[name] = list(zip(plan["llm"], plan["task"], strict=True))
-            elif name == "largest_sd":
-                orders[name] = _largest_sd(base, pool_cells, budget)
-            else:
-                orders[name] = [pool_cells[k] for k in rng.permutation(len(pool_cells))[:budget]]
-        score_of = dict(zip(pool_cells, pool["score"], strict=True))
+        # orders[strategy][g]: the planned order of group g's pool
+        orders: dict[str, list[list[tuple[str, str]]]] = {name: [] for name in strategies}
+        for group_target, pool_cells, _ in split.groups:
+            for name in strategies:
+                if name == "recommended":
+                    plan = recommend(
+                        base, budget=budget, target=group_target, candidates=pool_cells
+                    )
+                    order = _cell_pairs(plan)
+                elif name == "largest_sd":
+                    order = _largest_sd(base, pool_cells, budget)
+                else:
+                    order = [pool_cells[k] for k in rng.permutation(len(pool_cells))[:budget]]
+                orders[name].append(order)
+        score_of = {
+            c: v
+            for _, pool_cells, pool in split.groups
+            for c, v in zip(pool_cells, pool["score"], strict=True)
+        }
         for name in strategies:
             for n in checkpoints:
-                shown = orders[name][:n]
+                shown = [c for order in orders[name] for c in order[:n]]
                 revealed = pd.DataFrame(
                     {
                         "llm": [c[0] for c in shown],
@@ -620,17 +768,17 @@ def reveal_curve(
                         "score": [score_of[c] for c in shown],
                     }
                 )
-                known = (
+                known_scores = (
                     pd.concat([split.train.scores, revealed], ignore_index=True)
                     if n
                     else split.train.scores
                 )
-                train = split.train.with_scores(known) if n else split.train
+                train = split.train.with_scores(known_scores) if n else split.train
                 pred_rng = np.random.default_rng(derived_seed(random_seed, f"{split.label} {n}"))
                 if refit:
                     predictive = _refit_predict(fit(train), test, pred_rng)
                 else:
-                    predictive = _fold_in(base, data, known, test, pred_rng)
+                    predictive = _fold_in(base, data, known_scores, test, pred_rng)
                 cells = score_cells(test, predictive, full=data, train=train, rng=pred_rng)
                 agg = aggregate(cells)
                 rows.append(

@@ -7,10 +7,16 @@ scores the test cells. The table is the mean over seeds of test RMSE and mean
 90% width (unit scale) per strategy and cells revealed, and the paired
 difference recommended - other at the full budget (mean ± sd over seeds).
 
+With ``--hide llms`` the question is a new LLM's: ``--n-llms`` LLMs per seed keep
+``--known`` scores each, every one is planned separately with its own profile as the
+target, ``--budget`` is per LLM, and revealed cells are folded in without a refit.
+
 Usage (from the repository root)::
 
     BAYES_CPP_DATA=../shared/data python benchmarks/active_eval.py sim --seeds 5
     BAYES_CPP_DATA=../shared/data python benchmarks/active_eval.py cpp-crowdsourced --seeds 3
+    BAYES_CPP_DATA=../shared/data python benchmarks/active_eval.py cpp-crowdsourced \
+        --hide llms --seeds 5 --budget 5 --step 1
 
 Writes ``benchmarks/results/active-<dataset>.json`` and prints Markdown.
 """
@@ -83,6 +89,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--step", type=int, default=10)
     parser.add_argument("--hide-fraction", type=float, default=0.2)
+    parser.add_argument(
+        "--hide",
+        choices=["cells", "llms"],
+        default="cells",
+        help="cells: random cells hidden, the whole matrix the target; llms: held-out LLMs "
+        "with --known scores each, each LLM's profile its own target, --budget per LLM, "
+        "revealed cells folded in without a refit",
+    )
+    parser.add_argument("--n-llms", type=int, default=6, help="LLMs held out per seed (llms)")
+    parser.add_argument("--known", type=int, default=2, help="scores each keeps (llms)")
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=2)
@@ -95,7 +111,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         budget=args.budget,
         step=args.step,
         seeds=args.seeds,
+        hide=args.hide,
         hide_fraction=args.hide_fraction,
+        n_llms=args.n_llms,
+        known=args.known,
+        refit=args.hide == "cells",
         est_params={"draws": args.draws, "tune": args.tune, "chains": args.chains},
         progress=True,
     )
@@ -109,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "curve": curve.to_dict("records"),
         "markdown": md,
     }
-    out = Path(args.out or HERE / "results" / f"active-{args.dataset}.json")
+    suffix = "" if args.hide == "cells" else "-llms"
+    out = Path(args.out or HERE / "results" / f"active-{args.dataset}{suffix}.json")
     out.write_text(json.dumps(result, indent=1))
     print(md)
     print(f"\n{minutes:.1f} min; wrote {out}")

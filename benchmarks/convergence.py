@@ -99,6 +99,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--chance-share", action="store_true", help="hbmf with a learned share of the chance floor"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="override a spec option of hbmf (a TOML value, e.g. noise_floor=0.01); repeatable",
+    )
     args = parser.parse_args(argv)
     params = {
         k: v
@@ -115,6 +122,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     spec: Any = "hbmf"
     if args.chance_share:
         spec = bc.load_spec("hbmf").replace(chance_share=True)
+    if args.set:
+        import tomllib
+
+        overrides = tomllib.loads("\n".join(args.set))
+        spec = (bc.load_spec(spec) if isinstance(spec, str) else spec).replace(**overrides)
     rows = []
     for name in args.datasets:
         for seed in args.seeds:

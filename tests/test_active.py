@@ -254,3 +254,51 @@ def test_reveal_curve_rejects_bad_settings(sim):
         reveal_curve(sim.data, test_share=1.0)
     with pytest.raises(DataError, match="raise hide_fraction"):
         reveal_curve(sim.data, budget=50, hide_fraction=0.1, seeds=1)
+    with pytest.raises(SpecError, match="hide must be"):
+        reveal_curve(sim.data, hide="tasks")
+    with pytest.raises(SpecError, match="leave target unset"):
+        reveal_curve(sim.data, hide="llms", target=("llm", "llm-000"))
+    with pytest.raises(DataError, match="lower n_llms"):
+        reveal_curve(sim.data, hide="llms", n_llms=10_000, seeds=1)
+
+
+def test_reveal_curve_for_new_llms_plans_each_llm_within_its_own_pool(
+    sim, mock_sampling, fit_log, monkeypatch
+):
+    import bayes_cpp.active as active
+
+    planned = []
+    original = active.recommend
+
+    def spy(est, **kwargs):
+        plan = original(est, **kwargs)
+        planned.append((kwargs["target"], set(kwargs["candidates"]), plan))
+        return plan
+
+    monkeypatch.setattr(active, "recommend", spy)
+    curve = reveal_curve(
+        sim.data, hide="llms", n_llms=3, known=2, budget=2, seeds=[1], refit=False, est_params=TINY
+    )
+    # One fit, in which each held-out LLM keeps exactly `known` scores.
+    assert len(fit_log) == 1
+    assert len(planned) == 3
+    scores = sim.data.scores
+    held = [t[1] for t, _, _ in planned]
+    assert len(set(held)) == 3
+    removed = sum(int((scores["llm"] == m).sum()) - 2 for m in held)
+    assert fit_log[0] == sim.data.n_observed - removed
+    for (side, llm), pool, plan in planned:
+        assert side == "llm"
+        # Candidates are that LLM's own hidden, scored cells, and the plan picks among them.
+        assert {c[0] for c in pool} == {llm}
+        observed = set(zip(scores["llm"], scores["task"], strict=True))
+        assert pool <= observed
+        assert set(zip(plan["llm"], plan["task"], strict=True)) <= pool
+        assert len(plan) == 2
+    assert len(curve) == 3 * 3  # 3 strategies x checkpoints 0, 1, 2
+    start = curve[curve["n_revealed"] == 0]
+    assert start["rmse"].nunique() == 1
+    # The revealed scores reach the predictions (the mocked posterior says nothing
+    # about how much they help; benchmarks/active_eval.py measures that).
+    lpd = curve.set_index(["strategy", "n_revealed"])["lpd"]
+    assert all(lpd[(s, 2)] != lpd[(s, 0)] for s in STRATEGIES)
