@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -77,6 +78,35 @@ def table(curve: pd.DataFrame) -> str:
         lines.append(f"| {metric} | {cells[0]} | {cells[1]} |")
         red = ", ".join(f"{s} {gain[s].mean():.4f}" for s in gain.columns)
         lines.append(f"| reduction of {metric} from 0 revealed | {red} | |")
+    lines += ["", curve_summary(curve)]
+    return "\n".join(lines)
+
+
+def curve_summary(curve: pd.DataFrame) -> str:
+    """Recommended - other, averaged over the checkpoints after 0 (the curve, not its end).
+
+    Per seed the mean over checkpoints 1..budget of each metric; then the mean
+    and standard error over seeds of the paired difference, how many seeds it
+    favours the recommended order in, and a two-sided Wilcoxon signed-rank p.
+    """
+    from scipy.stats import wilcoxon
+
+    after = curve[curve["n_revealed"] > 0]
+    lines = [
+        "| averaged over 1..budget revealed, per seed | recommended - random "
+        "| recommended - largest sd |",
+        "|---|---|---|",
+    ]
+    for metric, better in (("rmse", -1), ("mean_width_90", -1), ("lpd", 1)):
+        per_seed = after.pivot_table(index="seed", columns="strategy", values=metric)
+        cells = []
+        for other in ("random", "largest_sd"):
+            d = per_seed["recommended"] - per_seed[other]
+            se = d.std() / np.sqrt(len(d))
+            wins = int((better * d > 0).sum())
+            p = wilcoxon(d).pvalue if len(d) > 1 and (d != 0).any() else float("nan")
+            cells.append(f"{d.mean():+.4f} ± {se:.4f} (better in {wins}/{len(d)}, p {p:.3f})")
+        lines.append(f"| {metric} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
@@ -84,7 +114,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import bayes_cpp as bc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="'sim' (60 x 15 simulated) or a dataset name")
+    parser.add_argument("dataset", nargs="?", help="'sim' (60 x 15 simulated) or a dataset name")
+    parser.add_argument(
+        "--retable", metavar="JSON", help="print the tables of a saved run and exit (no fits)"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--step", type=int, default=10)
@@ -104,6 +137,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.retable:
+        saved = json.loads(Path(args.retable).read_text())
+        md = table(pd.DataFrame(saved["curve"]))
+        print(md)
+        return {**saved, "markdown": md}
+    if args.dataset is None:
+        parser.error("a dataset is needed unless --retable is given")
     data = load(args.dataset)
     start = time.perf_counter()
     curve = bc.reveal_curve(

@@ -302,3 +302,33 @@ def test_reveal_curve_for_new_llms_plans_each_llm_within_its_own_pool(
     # about how much they help; benchmarks/active_eval.py measures that).
     lpd = curve.set_index(["strategy", "n_revealed"])["lpd"]
     assert all(lpd[(s, 2)] != lpd[(s, 0)] for s in STRATEGIES)
+
+
+def test_benchmark_curve_summary_pairs_strategies_by_seed():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "active_eval.py"
+    spec = importlib.util.spec_from_file_location("active_eval", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = []
+    for seed in range(4):
+        for strategy, offset in (("recommended", -0.01), ("random", 0.0), ("largest_sd", 0.02)):
+            for n in (0, 1, 2):
+                value = 0.1 + (offset * n) + 0.001 * seed
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "seed": seed,
+                        "n_revealed": n,
+                        "rmse": value,
+                        "mean_width_90": value,
+                        "lpd": -value,
+                    }
+                )
+    md = module.curve_summary(pd.DataFrame(rows))
+    # Mean over n = 1, 2 of recommended - random: -0.01 * 1.5; - largest sd: -0.03 * 1.5.
+    assert "| rmse | -0.0150 ± 0.0000 (better in 4/4" in md
+    assert "-0.0450 ± 0.0000 (better in 4/4" in md
+    assert "| lpd | +0.0150 ± 0.0000 (better in 4/4" in md
