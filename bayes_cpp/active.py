@@ -579,7 +579,8 @@ def _reveal_llms(
         rng = np.random.default_rng(derived_seed(random_seed, f"reveal {label}"))
         chosen = sorted(rng.choice(eligible, size=n_llms, replace=False).tolist())
         keep = np.ones(len(scores), dtype=bool)
-        tests, groups = [], []
+        tests: list[pd.DataFrame] = []
+        groups: list[tuple[Target, list[tuple[str, str]], pd.DataFrame]] = []
         for llm in chosen:
             rows = np.flatnonzero(scores["llm"].to_numpy() == llm)
             shown = rng.choice(rows, size=known, replace=False)
@@ -588,7 +589,7 @@ def _reveal_llms(
             hidden = scores.iloc[hidden_rows][["llm", "task", "score"]].reset_index(drop=True)
             test, pool = _split_hidden(hidden, test_share, rng)
             tests.append(test)
-            groups.append(((dims.LLM, llm), _cell_pairs(pool), pool))
+            groups.append(((dims.LLM, str(llm)), _cell_pairs(pool), pool))
         train = data.with_scores(scores.loc[keep].reset_index(drop=True))
         out.append(
             _RevealSplit(int(seed), label, train, pd.concat(tests, ignore_index=True), groups, rng)
