@@ -64,7 +64,8 @@ def table(curve: pd.DataFrame) -> str:
     )
     lines += [
         "",
-        "| at the full budget, per seed | recommended - random | recommended - largest sd |",
+        "| at the full budget, per seed (mean ± sd over seeds) | recommended - random "
+        "| recommended - largest sd |",
     ]
     lines += ["|---|---|---|"]
     for metric in ("rmse", "mean_width_90"):
@@ -93,7 +94,8 @@ def curve_summary(curve: pd.DataFrame) -> str:
 
     after = curve[curve["n_revealed"] > 0]
     lines = [
-        "| averaged over 1..budget revealed, per seed | recommended - random "
+        "| averaged over 1..budget revealed, per seed (mean ± standard error) "
+        "| recommended - random "
         "| recommended - largest sd |",
         "|---|---|---|",
     ]
@@ -105,7 +107,8 @@ def curve_summary(curve: pd.DataFrame) -> str:
             se = d.std() / np.sqrt(len(d))
             wins = int((better * d > 0).sum())
             p = wilcoxon(d).pvalue if len(d) > 1 and (d != 0).any() else float("nan")
-            cells.append(f"{d.mean():+.4f} ± {se:.4f} (better in {wins}/{len(d)}, p {p:.3f})")
+            p_text = "p < 0.001" if p < 0.001 else f"p {p:.3f}"
+            cells.append(f"{d.mean():+.4f} ± {se:.4f} (better in {wins}/{len(d)}, {p_text})")
         lines.append(f"| {metric} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
