@@ -151,9 +151,9 @@ def test_approximations_predict_held_out_cells(sim40, fitted, sampler):
 
     Mean-field ADVI lands in one of two optima here: held-out RMSE 7.4 or 9.8 points
     (seeds 0-3 gave 9.78, 9.80, 7.41, 9.82; full-rank 9.69 for seed 0) against 6.17 for
-    NUTS, measured 2026-12-02. Which one a seed reaches changed with the machine's
-    arithmetic (the test passed at 1.25x NUTS on an earlier machine), so the bound is
-    1.75x, and the bound against the task means is what catches a broken
+    NUTS, measured 2026-12-02. Which one a seed reaches changed with the environment
+    (the same code and versions passed at 1.25x NUTS in an earlier CI run), so the
+    bound is 1.75x, and the bound against the task means is what catches a broken
     approximation.
     """
     est = BayesCPP(sampler=sampler, draws=250, chains=2, random_seed=0).fit(sim40.data)
