@@ -487,7 +487,7 @@ class _RevealSplit:
     label: str
     train: CollaborativeData
     test: pd.DataFrame
-    groups: list[tuple[Target, list[tuple[str, str]], pd.DataFrame]]  # target, pool cells, pool
+    groups: list[tuple[Target, pd.DataFrame]]  # each target and its pool (revealable cells)
     rng: np.random.Generator  # continues the partition's stream: draws the random order
 
 
@@ -536,7 +536,7 @@ def _reveal_cells(
                 split.label,
                 split.train,
                 test,
-                [(target, _cell_pairs(pool), pool)],
+                [(target, pool)],
                 rng,
             )
         )
@@ -557,14 +557,15 @@ def _reveal_llms(
     Each one's other scores are split into its own pool and test cells, and
     each is its own target.
     """
+    from bayes_cpp.evaluation.protocols import seed_list
     from bayes_cpp.seeds import derived_seed
 
     scores = data.scores
-    counts = scores.groupby("llm").size()
-    # An LLM qualifies when its hidden scores leave `budget` to reveal and >= 1 to test.
-    hidden_n = counts - known
-    pool_n = hidden_n - (test_share * hidden_n).round()
-    eligible = sorted(counts.index[(pool_n >= budget) & ((test_share * hidden_n).round() >= 1)])
+    # An LLM qualifies when its hidden scores leave `budget` to reveal and >= 1 to test
+    # (the split :func:`_split_hidden` makes).
+    hidden_n = scores.groupby("llm").size() - known
+    test_n = (test_share * hidden_n).round()
+    eligible = sorted(hidden_n.index[(hidden_n - test_n >= budget) & (test_n >= 1)])
     if len(eligible) < n_llms:
         raise DataError(
             [
@@ -574,13 +575,13 @@ def _reveal_llms(
             ]
         )
     out = []
-    for seed in [*range(seeds)] if isinstance(seeds, int) else list(seeds):
+    for seed in seed_list(seeds):
         label = f"llms={n_llms} known={known} seed={seed}"
         rng = np.random.default_rng(derived_seed(random_seed, f"reveal {label}"))
         chosen = sorted(rng.choice(eligible, size=n_llms, replace=False).tolist())
         keep = np.ones(len(scores), dtype=bool)
         tests: list[pd.DataFrame] = []
-        groups: list[tuple[Target, list[tuple[str, str]], pd.DataFrame]] = []
+        groups: list[tuple[Target, pd.DataFrame]] = []
         for llm in chosen:
             rows = np.flatnonzero(scores["llm"].to_numpy() == llm)
             shown = rng.choice(rows, size=known, replace=False)
@@ -589,10 +590,10 @@ def _reveal_llms(
             hidden = scores.iloc[hidden_rows][["llm", "task", "score"]].reset_index(drop=True)
             test, pool = _split_hidden(hidden, test_share, rng)
             tests.append(test)
-            groups.append(((dims.LLM, str(llm)), _cell_pairs(pool), pool))
+            groups.append(((dims.LLM, str(llm)), pool))
         train = data.with_scores(scores.loc[keep].reset_index(drop=True))
         out.append(
-            _RevealSplit(int(seed), label, train, pd.concat(tests, ignore_index=True), groups, rng)
+            _RevealSplit(seed, label, train, pd.concat(tests, ignore_index=True), groups, rng)
         )
     return out
 
@@ -742,7 +743,8 @@ def reveal_curve(
         base = fit(split.train)
         # orders[strategy][g]: the planned order of group g's pool
         orders: dict[str, list[list[tuple[str, str]]]] = {name: [] for name in strategies}
-        for group_target, pool_cells, _ in split.groups:
+        for group_target, pool in split.groups:
+            pool_cells = _cell_pairs(pool)
             for name in strategies:
                 if name == "recommended":
                     plan = recommend(
@@ -756,8 +758,8 @@ def reveal_curve(
                 orders[name].append(order)
         score_of = {
             c: v
-            for _, pool_cells, pool in split.groups
-            for c, v in zip(pool_cells, pool["score"], strict=True)
+            for _, pool in split.groups
+            for c, v in zip(_cell_pairs(pool), pool["score"], strict=True)
         }
         for name in strategies:
             for n in checkpoints:

@@ -72,6 +72,7 @@ __all__ = [
     "per_llm_half_splits",
     "random_splits",
     "release_date_splits",
+    "seed_list",
     "stronger_than_seen_splits",
     "task_holdout_splits",
 ]
@@ -182,7 +183,14 @@ def _check_fraction(holdout: float) -> None:
         raise SpecError(f"holdout must be a fraction strictly between 0 and 1, not {holdout!r}")
 
 
-def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """The seeds a ``seeds`` argument names: a count ``n`` means ``0..n-1``.
+
+    Examples
+    --------
+    >>> seed_list(3), seed_list([7, 2])
+    ([0, 1, 2], [7, 2])
+    """
     if isinstance(seeds, int | np.integer):
         if seeds < 1:
             raise SpecError(f"seeds must be a positive count or a list of seeds, not {seeds}")
@@ -215,7 +223,7 @@ def random_splits(
     _check_fraction(holdout)
     n_hide = max(1, round(holdout * data.n_observed))
     splits = []
-    for seed in _seed_list(seeds):
+    for seed in seed_list(seeds):
         rng = np.random.default_rng(seed)
         hidden = np.zeros(data.n_observed, dtype=bool)
         hidden[rng.choice(data.n_observed, size=n_hide, replace=False)] = True
@@ -268,14 +276,14 @@ def _holdout_splits(
         if short:
             raise DataError(short)
     # Nothing is random when k == 0, so one split per name.
-    seed_list = _seed_list(seeds)[:1] if k == 0 else _seed_list(seeds)
+    use_seeds = seed_list(seeds)[:1] if k == 0 else seed_list(seeds)
     column = data.scores[side].to_numpy()
     protocol = f"{side}-holdout"
     splits = []
     for name in chosen:
         hidden = column == name
         rows = np.flatnonzero(hidden)
-        for seed in seed_list:
+        for seed in use_seeds:
             rng = np.random.default_rng([seed, all_names.index(name)])
             splits.append(
                 _hide(
@@ -386,7 +394,7 @@ def per_llm_half_splits(data: CollaborativeData, seeds: int | Sequence[int] = 5)
     """Hide a random half (rounded down) of every LLM's scores, once per seed."""
     llm_col = data.scores["llm"].to_numpy()
     splits = []
-    for seed in _seed_list(seeds):
+    for seed in seed_list(seeds):
         rng = np.random.default_rng(seed)
         hidden = np.zeros(data.n_observed, dtype=bool)
         for name in data.llm_names:
@@ -445,7 +453,7 @@ def per_llm_fold_splits(
         )
     llm_col = data.scores["llm"].to_numpy()
     splits = []
-    for seed in _seed_list(seeds):
+    for seed in seed_list(seeds):
         rng = np.random.default_rng([seed, 0x4F4C44])
         group_of = dict(
             zip(rng.permutation(eligible), np.arange(len(eligible)) % groups, strict=True)
@@ -597,9 +605,9 @@ def release_date_splits(
         )
     llm_col = data.scores["llm"].to_numpy()
     random_parts = k > 0 or max_train is not None or max_test is not None
-    seed_list = _seed_list(seeds) if random_parts else _seed_list(seeds)[:1]
+    use_seeds = seed_list(seeds) if random_parts else seed_list(seeds)[:1]
     splits = []
-    for seed in seed_list:
+    for seed in use_seeds:
         rng = np.random.default_rng([seed, 0xDA7E])
         train_set = _subsample(train_llms, max_train, rng)
         test_set = _subsample(test_llms, max_test, rng)
@@ -684,9 +692,9 @@ def stronger_than_seen_splits(
     hidden = np.isin(llm_col, scored)
     dropped = np.isin(llm_col, held) & ~hidden
     rows = {n: np.flatnonzero(llm_col == n) for n in scored}
-    seed_list = _seed_list(seeds) if k else _seed_list(seeds)[:1]
+    use_seeds = seed_list(seeds) if k else seed_list(seeds)[:1]
     splits = []
-    for seed in seed_list:
+    for seed in use_seeds:
         rng = np.random.default_rng([seed, 0x57A6])
         splits.append(
             _hide(
