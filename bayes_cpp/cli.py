@@ -286,8 +286,12 @@ def _warn_unconverged(
     _warn(f"{source} {headline(record)}{failed}; its predictions may be wrong (details: {details})")
 
 
-def _estimator(args: argparse.Namespace) -> Any:
-    """The fit a question command works on: ``--fit FILE`` or the cached fit of ``--dataset``."""
+def _estimator(args: argparse.Namespace, *, complete: bool = False) -> Any:
+    """The fit a question command works on: ``--fit FILE`` or the cached fit of ``--dataset``.
+
+    A file is read without its sampler and data groups (faster; questions need
+    only the posterior) unless ``complete``.
+    """
     if bool(args.fit) == bool(args.dataset):
         raise BayesCPPError(
             "give --fit FIT.nc (a file from `bayes-cpp fit`) or --dataset NAME (the cached "
@@ -295,7 +299,7 @@ def _estimator(args: argparse.Namespace) -> Any:
             + ("both" if args.fit else "neither")
         )
     if args.fit:
-        return _load_fit(args.fit)
+        return _load_fit(args.fit, groups=None if complete else ())
     from bayes_cpp import BayesCPP, datasets
 
     data = datasets.load(args.dataset)
@@ -459,10 +463,10 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_fit(path: str) -> Any:
+def _load_fit(path: str, groups: tuple[str, ...] | None = None) -> Any:
     from bayes_cpp import BayesCPP
 
-    est = BayesCPP.load(path)
+    est = BayesCPP.load(path, groups=groups)
     if est.saved_diagnostics_ is not None:
         _warn_unconverged(est, f"{path}:", path)
     return est
@@ -722,7 +726,7 @@ def _report(args: argparse.Namespace) -> int:
             cells = pd.read_csv(args.cells)
         except (OSError, ValueError) as exc:
             raise BayesCPPError(f"--cells {args.cells}: cannot read it as CSV ({exc})") from None
-    est = _estimator(args)
+    est = _estimator(args, complete=True)
     if args.check:
         print(
             "held-out check: hiding 5% of the cells and refitting on the rest ...",

@@ -338,6 +338,8 @@ class BayesCPP:
         self.sampler_used_ = str(idata["posterior"].attrs.get("bayes_cpp_sampler", config.sampler))
         # The convergence summary stored in a saved file (set by from_saved).
         self.saved_diagnostics_: dict[str, Any] | None = None
+        # Groups of a saved file that load(groups=...) left unread (set by from_saved).
+        self.unread_groups_: tuple[str, ...] = ()
         self._predictor: Predictor | None = None
 
     def check_is_fitted(self) -> None:
@@ -346,6 +348,22 @@ class BayesCPP:
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call .fit(data) first "
                 "(or BayesCPP.load(path) for a saved fit)."
+            )
+
+    def check_complete(self, action: str) -> None:
+        """Raise unless every group of the fit is in memory (see :meth:`load`'s ``groups``).
+
+        Parameters
+        ----------
+        action : str
+            What needs them, for the message (e.g. ``"diagnose()"``).
+        """
+        self.check_is_fitted()
+        if self.unread_groups_:
+            raise BayesCPPError(
+                f"{action} needs the fit's {', '.join(self.unread_groups_)}, which "
+                "BayesCPP.load(..., groups=...) did not read; load the file again without "
+                "groups (BayesCPP.load(path)) to read every group"
             )
 
     @property
@@ -860,7 +878,7 @@ class BayesCPP:
         """
         from bayes_cpp.diagnostics import diagnose
 
-        self.check_is_fitted()
+        self.check_complete("diagnose()")
         return diagnose(self.idata_, warn=warn)
 
     def summary(
@@ -873,7 +891,7 @@ class BayesCPP:
         """ArviZ summary of identified quantities (:func:`bayes_cpp.diagnostics.summary`)."""
         from bayes_cpp.diagnostics import summary
 
-        self.check_is_fitted()
+        self.check_complete("summary()")
         return summary(self.idata_, var_names=var_names, ci_prob=ci_prob, ci_kind=ci_kind)
 
     # ---------------------------------------------------------- persistence
@@ -885,7 +903,7 @@ class BayesCPP:
         """
         from bayes_cpp.persistence import SavedFit, save_fit
 
-        self.check_is_fitted()
+        self.check_complete("save()")
         try:
             diagnostics: dict[str, Any] = self.diagnose(warn=False).to_dict()
         except Exception as exc:  # a fit must stay savable; the file says why it was not checked
@@ -908,17 +926,29 @@ class BayesCPP:
         return save_fit(record, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path) -> BayesCPP:
+    def load(cls, path: str | Path, *, groups: Iterable[str] | None = None) -> BayesCPP:
         """Load a fit written by :meth:`save` (no pickle: no code is executed).
 
-        The file's checksums are verified (a damaged file raises
+        The checksums of everything read are verified (a damaged file raises
         :class:`~bayes_cpp.IncompatibleFileError`); ``saved_diagnostics_`` holds
         the convergence summary recorded when it was saved
         (:meth:`bayes_cpp.diagnostics.DiagnosticReport.to_dict`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file.
+        groups : iterable of str, optional
+            Read only the posterior, the training data and these groups
+            (``sample_stats``, ``constant_data``, ``observed_data``); default:
+            every group. Predictions, forecasts, what-if curves, recommendations
+            and similarities need only the posterior, so ``groups=()`` loads
+            them faster; :meth:`diagnose`, :meth:`summary` and :meth:`save` then
+            raise, naming the groups left unread (``unread_groups_``).
         """
         from bayes_cpp.persistence import load_fit
 
-        return cls.from_saved(load_fit(Path(path)))
+        return cls.from_saved(load_fit(Path(path), groups=groups))
 
     @classmethod
     def from_saved(cls, record: SavedFit) -> BayesCPP:
@@ -948,6 +978,7 @@ class BayesCPP:
             record.random_seed,
         )
         est.saved_diagnostics_ = None if record.diagnostics is None else dict(record.diagnostics)
+        est.unread_groups_ = tuple(record.unread_groups)
         return est
 
     # -------------------------------------------------------------- display

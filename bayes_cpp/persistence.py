@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,9 @@ class SavedFit:
     diagnostics : mapping, optional
         The convergence summary when the fit was saved
         (:meth:`bayes_cpp.diagnostics.DiagnosticReport.to_dict`), or None.
+    unread_groups : tuple of str
+        Groups the file holds that :func:`load_fit` was asked not to read
+        (``idata`` lacks them).
     """
 
     idata: xr.DataTree
@@ -102,6 +105,32 @@ class SavedFit:
     sampler_used: str
     params: Mapping[str, Any]
     diagnostics: Mapping[str, Any] | None = field(default=None)
+    unread_groups: tuple[str, ...] = ()
+
+
+def _wanted_groups(groups: Iterable[str]) -> frozenset[str]:
+    """Validate a ``groups`` argument of :func:`load_fit`."""
+    if isinstance(groups, str):
+        groups = (groups,)
+    wanted = frozenset(str(g) for g in groups)
+    unknown = sorted(wanted - set(_GROUPS))
+    if unknown:
+        raise BayesCPPError(
+            f"unknown group(s) {', '.join(map(repr, unknown))}; a saved fit holds "
+            f"{', '.join(_GROUPS)}"
+        )
+    return wanted | {"posterior"}
+
+
+def _read_group(path: Path, group: str | None) -> xr.Dataset:
+    """One group of the file (None: the root), loaded into memory."""
+    try:
+        with xr.open_dataset(path, engine="h5netcdf", group=group) as opened:
+            return opened.load()
+    except OSError as exc:
+        if group is not None and "not found" in str(exc).lower():
+            raise IncompatibleFileError(f"{path} lacks group {group}") from None
+        raise
 
 
 def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +148,7 @@ def _array_bytes(values: np.ndarray) -> bytes:
     """Canonical bytes of an array: the same before writing and after reading."""
     if values.dtype.kind in "OUS":
         return "\x1f".join(str(v) for v in values.ravel()).encode("utf-8", "surrogatepass")
-    if values.dtype.kind == "f":
+    if values.dtype.kind == "f" and np.isnan(values).any():
         # netCDF fill-value masking may hand back another NaN bit pattern.
         values = np.where(np.isnan(values), np.nan, values)
     return np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"))).tobytes()
@@ -247,17 +276,29 @@ def _json_attrs(attrs: Mapping[Any, Any], path: Path) -> dict[str, Any]:
     return out
 
 
-def _verify(dt: xr.DataTree, checksums: Mapping[str, Any], path: Path) -> None:
-    """Raise unless every group's arrays and the root attributes match their checksums."""
-    stored = sorted(g for g in dt.children)
-    if sorted(g for g in checksums if g != _ROOT) != stored:
+def _verify(
+    attrs: Mapping[str, Any],
+    tables: Mapping[str, xr.Dataset],
+    checksums: Mapping[str, Any],
+    path: Path,
+    *,
+    every_group: bool,
+) -> None:
+    """Raise unless the groups read and the root attributes match their checksums.
+
+    ``every_group``: ``tables`` should be every group of the file (a full read),
+    so a group added or removed after saving is an error too.
+    """
+    written = sorted(g for g in checksums if g != _ROOT)
+    stored = sorted(tables)
+    if every_group and written != stored:
         raise IncompatibleFileError(
             f"{path}: the file holds groups {stored} but was written with "
-            f"{sorted(g for g in checksums if g != _ROOT)}; it was modified after saving"
+            f"{written}; it was modified after saving"
         )
     expected_root = checksums.get(_ROOT)
     if isinstance(expected_root, dict):
-        got_root = _attr_checksums({k: dt.attrs[k] for k in expected_root if k in dt.attrs})
+        got_root = _attr_checksums({k: attrs[k] for k in expected_root if k in attrs})
         bad = sorted(k for k in expected_root if got_root.get(k) != expected_root[k])
     else:
         bad = ["(no record)"]
@@ -267,8 +308,8 @@ def _verify(dt: xr.DataTree, checksums: Mapping[str, Any], path: Path) -> None:
             "configuration changed after saving. Refit, or restore the file from a backup."
         )
     for group in stored:
-        expected = checksums[group]
-        got = array_checksums(dt[group].to_dataset())
+        expected = checksums.get(group)
+        got = array_checksums(tables[group])
         if not isinstance(expected, dict) or set(expected) != set(got):
             raise IncompatibleFileError(
                 f"{path}: group {group!r} holds other variables than were saved; "
@@ -283,20 +324,34 @@ def _verify(dt: xr.DataTree, checksums: Mapping[str, Any], path: Path) -> None:
             )
 
 
-def load_fit(path: Path) -> SavedFit:
-    """Read a file written by :func:`save_fit`."""
+def load_fit(path: Path, groups: Iterable[str] | None = None) -> SavedFit:
+    """Read a file written by :func:`save_fit`.
+
+    ``groups`` limits the inference groups read to the posterior and these
+    (a subset of ``sample_stats``, ``constant_data``, ``observed_data``); the
+    default reads every group. The training data is always read, and every
+    group read is verified against its checksums. The groups left unread are
+    listed in :attr:`SavedFit.unread_groups`.
+    """
     path = Path(path)
     if not path.is_file():
         raise IncompatibleFileError(f"no saved fit at {path}")
+    wanted = None if groups is None else _wanted_groups(groups)
     try:
-        with xr.open_datatree(path, engine="h5netcdf") as opened:
-            dt = opened.load()
+        if wanted is None:
+            with xr.open_datatree(path, engine="h5netcdf") as opened:
+                dt = opened.load()
+            attrs = {str(k): v for k, v in dt.attrs.items()}
+            tables = {str(g): dt[g].to_dataset() for g in dt.children}
+        else:
+            attrs = {str(k): v for k, v in _read_group(path, None).attrs.items()}
+    except IncompatibleFileError:
+        raise
     except Exception as exc:  # any failure to parse means a damaged file
         raise IncompatibleFileError(
             f"{path} is not a readable bayes_cpp fit (damaged or not netCDF): "
             f"{type(exc).__name__}: {str(exc)[:200]}"
         ) from None
-    attrs = dt.attrs
     if "schema_version" not in attrs or "bayes_cpp_version" not in attrs:
         raise IncompatibleFileError(
             f"{path} is a netCDF file but not a bayes_cpp fit (no schema_version)"
@@ -321,10 +376,17 @@ def load_fit(path: Path) -> SavedFit:
             f"{SCHEMA_VERSION}; it was written by bayes_cpp {written_by}. "
             "Refit with this version or install the writing version."
         )
-    missing = [g for g in ("posterior", _DATA_GROUP) if g not in dt.children]
+    records = _json_attrs(attrs, path)
+    written = [g for g in records["checksums"] if g != _ROOT]
+    if wanted is not None:
+        tables = {
+            g: _read_group(path, g)
+            for g in written
+            if g in wanted or g in ("posterior", _DATA_GROUP)
+        }
+    missing = [g for g in ("posterior", _DATA_GROUP) if g not in tables]
     if missing:
         raise IncompatibleFileError(f"{path} lacks group(s) {', '.join(missing)}")
-    records = _json_attrs(attrs, path)
     try:
         params = records["params"]
         spec = ModelSpec.from_dict(records["spec"])
@@ -332,13 +394,11 @@ def load_fit(path: Path) -> SavedFit:
         task_design = Design.from_dict(records["task_design"])
         config = SamplerConfig(**records["sampler_config"])
         seed = records["random_seed"]
-        data = CollaborativeData.from_xarray(dt[_DATA_GROUP].to_dataset())
+        data = CollaborativeData.from_xarray(tables[_DATA_GROUP])
     except (KeyError, TypeError, ValueError, AttributeError, BayesCPPError) as exc:
         raise IncompatibleFileError(f"{path}: stored configuration is invalid: {exc}") from None
-    _verify(dt, records["checksums"], path)
-    idata = xr.DataTree.from_dict(
-        {f"/{g}": dt[g].to_dataset() for g in _GROUPS if g in dt.children}
-    )
+    _verify(attrs, tables, records["checksums"], path, every_group=wanted is None)
+    idata = xr.DataTree.from_dict({f"/{g}": tables[g] for g in _GROUPS if g in tables})
     missing_vars = [
         v
         for v in (dims.INTERCEPT, dims.LLM_SIDE.bias, dims.TASK_SIDE.bias, dims.SIGMA)
@@ -357,4 +417,5 @@ def load_fit(path: Path) -> SavedFit:
         sampler_used=str(attrs.get("sampler_used", config.sampler)),
         params=params,
         diagnostics=records["diagnostics"],
+        unread_groups=tuple(g for g in _GROUPS if g in written and g not in tables),
     )

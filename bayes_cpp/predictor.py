@@ -122,7 +122,7 @@ class NewRowPrior:
 
 def condition_new_row(
     prior: NewRowPrior,
-    loglik: Callable[[np.ndarray], np.ndarray],
+    loglik: Callable[[np.ndarray, np.ndarray], np.ndarray],
     rng: np.random.Generator,
     *,
     n_iter: int = 40,
@@ -131,41 +131,51 @@ def condition_new_row(
     """Condition a new row on its observed scores, one chain per posterior draw.
 
     Vectorised elliptical slice sampling (Murray, Adams & MacKay 2010):
-    ``loglik(theta)`` maps ``(S, 1 + K)`` to ``(S,)``. Starts from a prior
-    draw; returns the state after ``n_iter`` transitions.
+    ``loglik(theta, rows)`` maps the states ``(m, 1 + K)`` of the chains
+    ``rows`` (positions among the ``S`` draws) to ``(m,)``. Starts from a prior
+    draw; returns the state after ``n_iter`` transitions. Each shrinking step
+    evaluates only the chains still searching (about a fifth of them on
+    average), while the random stream is that of evaluating every chain.
 
     Examples
     --------
     A flat likelihood leaves the prior unchanged:
 
     >>> prior = NewRowPrior(np.zeros((3, 1)), lambda rng: rng.standard_normal((3, 1)))
-    >>> condition_new_row(prior, lambda t: np.zeros(len(t)), np.random.default_rng(0)).shape
+    >>> flat = lambda theta, rows: np.zeros(len(rows))
+    >>> condition_new_row(prior, flat, np.random.default_rng(0)).shape
     (3, 1)
     """
     theta = prior.mean + prior.sample_centered(rng)
-    current = loglik(theta)
     n = theta.shape[0]
+    every = np.arange(n)
+    current = loglik(theta, every)
     for _ in range(n_iter):
         nu = prior.sample_centered(rng)
         log_y = current + np.log(rng.random(n))
         phi = rng.uniform(0.0, 2.0 * np.pi, n)
         lo, hi = phi - 2.0 * np.pi, phi.copy()
-        pending = np.ones(n, dtype=bool)
         f0 = theta - prior.mean
+        rows = every
         for _ in range(max_shrink):
-            cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
-            proposal = prior.mean + f0 * cos + nu * sin
-            ll = loglik(proposal)
-            accept = pending & (ll > log_y)
-            theta[accept] = proposal[accept]
-            current[accept] = ll[accept]
-            pending &= ~accept
-            if not pending.any():
+            angle = phi[rows]
+            proposal = (
+                prior.mean[rows]
+                + f0[rows] * np.cos(angle)[:, None]
+                + nu[rows] * np.sin(angle)[:, None]
+            )
+            ll = loglik(proposal, rows)
+            accept = ll > log_y[rows]
+            theta[rows[accept]] = proposal[accept]
+            current[rows[accept]] = ll[accept]
+            rows, angle = rows[~accept], angle[~accept]
+            if not len(rows):
                 break
-            shrink_lo = pending & (phi < 0)
-            lo[shrink_lo] = phi[shrink_lo]
-            hi[pending & ~shrink_lo] = phi[pending & ~shrink_lo]
-            phi = np.where(pending, rng.uniform(lo, hi), phi)
+            below = angle < 0
+            lo[rows[below]] = angle[below]
+            hi[rows[~below]] = angle[~below]
+            # Drawn for every chain so the stream does not depend on which are done.
+            phi[rows] = rng.uniform(lo, hi)[rows]
     return theta
 
 
@@ -646,13 +656,13 @@ class Predictor:
         fixed_tau = self._other_noise(newcomer, idx, np.ones(self.n_samples))
         floor = self.floor(chance[0])
 
-        def loglik(theta: np.ndarray) -> np.ndarray:
+        def loglik(theta: np.ndarray, rows: np.ndarray) -> np.ndarray:
             row, own = self._split_row(newcomer, theta)
-            eta = intercept[:, None] + row[:, :1] + bias
+            eta = intercept[rows, None] + row[:, :1] + bias[rows]
             if rank and load is not None:
-                eta = eta + np.einsum("sk,sjk->sj", row[:, 1:], load)
-            mu = equations.link(eta, floor)
-            sd = self.cell_sd(sigma, mu, fixed_tau * own[:, None])
+                eta = eta + np.einsum("sk,sjk->sj", row[:, 1:], load[rows])
+            mu = equations.link(eta, floor if len(floor) == 1 else floor[rows])
+            sd = self.cell_sd(sigma[rows], mu, fixed_tau[rows] * own[:, None])
             return equations.cell_loglik(y[None, :], mu, sd, nu)
 
         return condition_new_row(prior, loglik, rng)

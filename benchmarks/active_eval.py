@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--retable", metavar="JSON", help="print the tables of a saved run and exit (no fits)"
     )
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run are FIRST .. FIRST + SEEDS - 1"
+    )
     parser.add_argument("--budget", type=int, default=20)
     parser.add_argument("--step", type=int, default=10)
     parser.add_argument("--hide-fraction", type=float, default=0.2)
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data,
         budget=args.budget,
         step=args.step,
-        seeds=args.seeds,
+        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
         hide=args.hide,
         hide_fraction=args.hide_fraction,
         n_llms=args.n_llms,

@@ -425,6 +425,25 @@ def test_forecast_table_with_known_scores(saved_fit, capsys):
     assert rows["task-01"][0] == "55.0"
 
 
+def test_question_commands_read_only_the_posterior_and_report_reads_everything(
+    saved_fit, tmp_path, monkeypatch, capsys
+):
+    from bayes_cpp import BayesCPP
+
+    seen = []
+    real = BayesCPP.load.__func__
+
+    def spy(cls, path, *, groups=None):
+        seen.append(groups)
+        return real(cls, path, groups=groups)
+
+    monkeypatch.setattr(BayesCPP, "load", classmethod(spy))
+    assert main(["forecast", "--fit", saved_fit, "--family", "family-00", "--json"]) == 0
+    assert main(["report", "--fit", saved_fit, "--out", str(tmp_path / "r.md")]) == 0
+    assert seen == [(), None]
+    capsys.readouterr()
+
+
 def test_forecast_json_and_csv(saved_fit, tmp_path, capsys):
     base = ["forecast", "--fit", saved_fit, "--family", "family-00", "--score", "task-00=60"]
     assert main([*base, "--json"]) == 0

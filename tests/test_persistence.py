@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_cpp import BayesCPP, IncompatibleFileError
+from bayes_cpp import BayesCPP, BayesCPPError, IncompatibleFileError
 from bayes_cpp.persistence import SCHEMA_VERSION, load_fit
 from tests.conftest import REPO
 
@@ -177,13 +177,49 @@ def test_params_with_an_extra_key_or_a_bad_value_are_incompatible(tmp_path, save
         BayesCPP.from_saved(bad)
 
 
-def test_changed_doubles_in_a_posterior_array_are_detected(tmp_path, saved):
+@pytest.mark.parametrize("groups", [None, ()], ids=["every group", "posterior only"])
+def test_changed_doubles_in_a_posterior_array_are_detected(tmp_path, saved, groups):
     other = tmp_path / "edited.nc"
     other.write_bytes(saved.read_bytes())
     with h5py.File(other, "r+") as f:
         values = f["posterior/llm_bias"]
         values[0, 0, :3] = values[0, 0, :3] + 1e-9
     with pytest.raises(IncompatibleFileError, match=r"group 'posterior' .*llm_bias"):
+        BayesCPP.load(other, groups=groups)
+
+
+def test_posterior_only_load_predicts_the_same_and_guards_what_needs_the_rest(mock_fitted, saved):
+    full = BayesCPP.load(saved)
+    light = BayesCPP.load(saved, groups=())
+    assert list(light.idata_.children) == ["posterior"]
+    assert set(light.unread_groups_) == set(full.idata_.children) - {"posterior"}
+    assert full.unread_groups_ == ()
+    xr.testing.assert_identical(
+        light.idata_["posterior"].to_dataset(), full.idata_["posterior"].to_dataset()
+    )
+    xr.testing.assert_equal(light.predict(random_seed=4), full.predict(random_seed=4))
+    assert light.saved_diagnostics_ == full.saved_diagnostics_
+    for call in (lambda: light.diagnose(warn=False), light.summary, lambda: light.save("x.nc")):
+        with pytest.raises(
+            BayesCPPError, match=r"sample_stats.*load the file again without groups"
+        ):
+            call()
+    some = BayesCPP.load(saved, groups=["sample_stats"])
+    assert set(some.idata_.children) == {"posterior", "sample_stats"}
+    assert set(some.unread_groups_) == {"constant_data", "observed_data"}
+    with pytest.raises(BayesCPPError, match=r"unknown group.*'posteriors'"):
+        BayesCPP.load(saved, groups=["posteriors"])
+
+
+def test_an_edit_to_an_unread_group_is_caught_only_when_it_is_read(tmp_path, saved):
+    other = tmp_path / "edited.nc"
+    other.write_bytes(saved.read_bytes())
+    with h5py.File(other, "r+") as f:
+        name = next(k for k in f["sample_stats"] if f["sample_stats"][k].ndim == 2)
+        stats = f[f"sample_stats/{name}"]
+        stats[0, :2] = stats[0, :2] + 1
+    BayesCPP.load(other, groups=())
+    with pytest.raises(IncompatibleFileError, match=r"group 'sample_stats'"):
         BayesCPP.load(other)
 
 

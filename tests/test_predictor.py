@@ -32,7 +32,7 @@ def test_elliptical_slice_sampling_matches_the_gaussian_posterior():
     y, r = np.array([1.2, -0.4]), 0.3
     prior = NewRowPrior(np.tile(m, (S, 1)), lambda g: g.standard_normal((S, 3)) @ chol.T)
 
-    def loglik(theta):
+    def loglik(theta, rows):
         resid = y[None, :] - theta @ a.T
         return -0.5 * np.sum(resid**2, axis=1) / r**2
 
@@ -42,6 +42,51 @@ def test_elliptical_slice_sampling_matches_the_gaussian_posterior():
     se = np.sqrt(np.diag(post_cov) / S)
     np.testing.assert_array_less(np.abs(theta.mean(0) - post_mean), 5 * se)
     np.testing.assert_allclose(np.cov(theta.T), post_cov, atol=0.1 * np.abs(post_cov).max())
+
+
+def _every_chain_ess(prior, loglik, rng, n_iter, max_shrink=40):
+    """Elliptical slice sampling evaluating every chain at every shrink (the plain form)."""
+    theta = prior.mean + prior.sample_centered(rng)
+    n = theta.shape[0]
+    current = loglik(theta)
+    for _ in range(n_iter):
+        nu = prior.sample_centered(rng)
+        log_y = current + np.log(rng.random(n))
+        phi = rng.uniform(0.0, 2.0 * np.pi, n)
+        lo, hi = phi - 2.0 * np.pi, phi.copy()
+        pending = np.ones(n, dtype=bool)
+        f0 = theta - prior.mean
+        for _ in range(max_shrink):
+            proposal = prior.mean + f0 * np.cos(phi)[:, None] + nu * np.sin(phi)[:, None]
+            ll = loglik(proposal)
+            accept = pending & (ll > log_y)
+            theta[accept] = proposal[accept]
+            current[accept] = ll[accept]
+            pending &= ~accept
+            if not pending.any():
+                break
+            below = pending & (phi < 0)
+            lo[below] = phi[below]
+            hi[pending & ~below] = phi[pending & ~below]
+            phi = np.where(pending, rng.uniform(lo, hi), phi)
+    return theta
+
+
+def test_evaluating_only_searching_chains_changes_no_draw():
+    """The sampler skips finished chains; its draws equal the plain every-chain form's bitwise."""
+    scale = np.linspace(0.5, 2.0, S)[:, None]  # per-draw parameters, as the predictor's are
+    prior = NewRowPrior(np.zeros((S, 2)), lambda g: g.standard_normal((S, 2)))
+    y = np.array([1.5, -0.3])
+
+    def loglik(theta, rows):
+        return -0.5 * np.sum((y - theta * scale[rows]) ** 2, axis=1) / 0.2**2
+
+    got = condition_new_row(prior, loglik, np.random.default_rng(5), n_iter=8)
+    want = _every_chain_ess(
+        prior, lambda t: loglik(t, np.arange(S)), np.random.default_rng(5), n_iter=8
+    )
+    assert np.array_equal(got, want)
+    assert np.std(got[:, 0]) < 0.5  # the likelihood moved the draws (not a trivial equality)
 
 
 def _llm_side_draws(rank=1):

@@ -71,7 +71,7 @@ def plot_diagnostics(
 
     if kind not in ("rank", "trace"):
         raise DataError([f"kind must be 'rank' or 'trace', not {kind!r}"])
-    est.check_is_fitted()
+    est.check_complete("plot_diagnostics()")
     new_figure(1, 1)  # the matplotlib check, before arviz-plots
     try:
         import arviz_plots
