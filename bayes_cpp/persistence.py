@@ -127,10 +127,17 @@ def _read_group(path: Path, group: str | None) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine="h5netcdf", group=group) as opened:
             return opened.load()
-    except OSError as exc:
+    except Exception as exc:  # any failure to parse means a damaged file
         if group is not None and "not found" in str(exc).lower():
             raise IncompatibleFileError(f"{path} lacks group {group}") from None
-        raise
+        raise _unreadable(path, exc, "" if group is None else f" (group {group!r})") from None
+
+
+def _unreadable(path: Path, exc: Exception, where: str = "") -> IncompatibleFileError:
+    return IncompatibleFileError(
+        f"{path} is not a readable bayes_cpp fit{where} (damaged or not netCDF): "
+        f"{type(exc).__name__}: {str(exc)[:200]}"
+    )
 
 
 def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -337,21 +344,16 @@ def load_fit(path: Path, groups: Iterable[str] | None = None) -> SavedFit:
     if not path.is_file():
         raise IncompatibleFileError(f"no saved fit at {path}")
     wanted = None if groups is None else _wanted_groups(groups)
-    try:
-        if wanted is None:
+    if wanted is None:
+        try:
             with xr.open_datatree(path, engine="h5netcdf") as opened:
                 dt = opened.load()
-            attrs = {str(k): v for k, v in dt.attrs.items()}
-            tables = {str(g): dt[g].to_dataset() for g in dt.children}
-        else:
-            attrs = {str(k): v for k, v in _read_group(path, None).attrs.items()}
-    except IncompatibleFileError:
-        raise
-    except Exception as exc:  # any failure to parse means a damaged file
-        raise IncompatibleFileError(
-            f"{path} is not a readable bayes_cpp fit (damaged or not netCDF): "
-            f"{type(exc).__name__}: {str(exc)[:200]}"
-        ) from None
+        except Exception as exc:  # any failure to parse means a damaged file
+            raise _unreadable(path, exc) from None
+        attrs = {str(k): v for k, v in dt.attrs.items()}
+        tables = {str(g): dt[g].to_dataset() for g in dt.children}
+    else:
+        attrs = {str(k): v for k, v in _read_group(path, None).attrs.items()}
     if "schema_version" not in attrs or "bayes_cpp_version" not in attrs:
         raise IncompatibleFileError(
             f"{path} is a netCDF file but not a bayes_cpp fit (no schema_version)"

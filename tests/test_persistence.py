@@ -275,6 +275,24 @@ def test_zeroed_block_anywhere_is_never_loaded_silently(tmp_path, big_saved):
             BayesCPP.load(_zeroed(raw, start, tmp_path / f"zeroed-{start}.nc"))
 
 
+def test_a_posterior_only_load_of_a_damaged_file_refuses_or_reads_the_saved_posterior(
+    tmp_path, big_saved
+):
+    raw = big_saved.read_bytes()
+    saved = BayesCPP.load(big_saved).idata_["posterior"].to_dataset()
+    outcomes = []
+    for start in range(0, len(raw) - 200_000, len(raw) // 9):
+        try:
+            got = BayesCPP.load(_zeroed(raw, start, tmp_path / f"z-{start}.nc"), groups=())
+        except IncompatibleFileError:
+            outcomes.append("refused")
+            continue
+        # Only damage to a group it did not read lets it through, and then unchanged.
+        xr.testing.assert_identical(got.idata_["posterior"].to_dataset(), saved)
+        outcomes.append("read")
+    assert "refused" in outcomes
+
+
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
 def test_saved_file_mode_follows_the_umask(mock_fitted, tmp_path, mask):
     old = os.umask(mask)
