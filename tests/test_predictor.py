@@ -268,3 +268,37 @@ def test_a_learned_chance_share_lowers_the_floor_of_every_prediction():
     f_mean, _ = p.forecast(new, [1], np.random.default_rng(1))
     assert f_mean.min() > 0.1
     assert np.quantile(f_mean, 0.01) < 0.25  # below the task's chance level: the floor moved
+
+
+def test_benchmark_sensitivity_predictor_is_the_model_at_scale_one(mock_fitted):
+    """benchmarks/cpp2_diagnosis.py rescales the known scores' noise through public overrides."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cpp2_diagnosis.py"
+    spec = importlib.util.spec_from_file_location("cpp2_diagnosis", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    est = mock_fitted
+    tasks = est.data_.task_names
+    newcomer = est.newcomer(dims.LLM, None, scores={tasks[0]: 60.0, tasks[1]: 55.0})
+    others = est.positions(dims.TASK, tasks[2:])
+
+    def forecast(predictor):
+        return predictor.forecast(newcomer, others, np.random.default_rng(3))
+
+    same = module.Sensitivity(est.predictor_)
+    for got, want in zip(forecast(same), forecast(est.predictor_), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Noisier known scores pull the row less far from its prior: the forecast's
+    # per-draw means spread more.
+    loose_mean, _ = forecast(module.Sensitivity(est.predictor_, reveal_noise=5.0))
+    mean, _ = forecast(est.predictor_)
+    assert loose_mean.std(axis=0).mean() > 1.2 * mean.std(axis=0).mean()
+    # A wider row prior spreads the means (less than 2x: the link saturates).
+    prior_only = est.newcomer(dims.LLM, None)
+    base_prior, _ = est.predictor_.forecast(prior_only, others, np.random.default_rng(3))
+    wide_prior, _ = module.Sensitivity(est.predictor_, prior_scale=2.0).forecast(
+        prior_only, others, np.random.default_rng(3)
+    )
+    assert wide_prior.std(axis=0).mean() > 1.25 * base_prior.std(axis=0).mean()
