@@ -237,8 +237,13 @@ def _announce(est: Any, what: str) -> Any:
     return FitProgress()
 
 
-def _fit_data(est: Any, data: Any, what: str, *, cache: bool) -> Any:
-    """Fit ``est`` to ``data`` with a progress line, through the fit cache unless ``cache`` is off."""
+def _fit_data(
+    est: Any, data: Any, what: str, *, cache: bool, groups: tuple[str, ...] | None = None
+) -> Any:
+    """Fit ``est`` to ``data`` with a progress line, through the fit cache unless ``cache`` is off.
+
+    ``groups``: what a cached fit is read with (:meth:`BayesCPP.load`; None: every group).
+    """
     from bayes_cpp.fitcache import FitCache
 
     progress: Any = None
@@ -257,7 +262,7 @@ def _fit_data(est: Any, data: Any, what: str, *, cache: bool) -> Any:
         progress.close(f"fitted in {progress.elapsed():.0f} s")
         return est
     store = FitCache()
-    out = store.fit(est, data, before_fit=before, progress=update)
+    out = store.fit(est, data, before_fit=before, progress=update, groups=groups)
     if store.last_reused:
         print(
             f"using the cached fit of {out.spec_.name} on {what} ({store.last_path}; "
@@ -298,12 +303,15 @@ def _estimator(args: argparse.Namespace, *, complete: bool = False) -> Any:
             "default fit of a dataset from `bayes-cpp datasets`), not "
             + ("both" if args.fit else "neither")
         )
+    groups = None if complete else ()
     if args.fit:
-        return _load_fit(args.fit, groups=None if complete else ())
+        return _load_fit(args.fit, groups=groups)
     from bayes_cpp import BayesCPP, datasets
 
     data = datasets.load(args.dataset)
-    est = _fit_data(BayesCPP(**_DEFAULT_FIT), data, args.dataset, cache=not args.no_cache)
+    est = _fit_data(
+        BayesCPP(**_DEFAULT_FIT), data, args.dataset, cache=not args.no_cache, groups=groups
+    )
     _warn_unconverged(est, f"the fit of {args.dataset}", problems=True)
     return est
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -172,16 +172,24 @@ class FitCache:
         return self.folder / f"fit-{fit_key(est, data, random_seed=random_seed)}.nc"
 
     def load(
-        self, est: BayesCPP, data: CollaborativeData, *, random_seed: int | None = None
+        self,
+        est: BayesCPP,
+        data: CollaborativeData,
+        *,
+        random_seed: int | None = None,
+        groups: Iterable[str] | None = None,
     ) -> BayesCPP | None:
-        """The stored fit of ``est`` on ``data``, or None (missing, or damaged and then removed)."""
+        """The stored fit of ``est`` on ``data``, or None (missing, or damaged and then removed).
+
+        ``groups`` is passed to :meth:`BayesCPP.load` (None: every group).
+        """
         if (est.random_seed if random_seed is None else random_seed) is None:
             return None
         path = self.path(est, data, random_seed=random_seed)
         if not path.is_file():
             return None
         try:
-            return BayesCPP.load(path)
+            return BayesCPP.load(path, groups=groups)
         except IncompatibleFileError:
             path.unlink(missing_ok=True)  # refit rather than trust a damaged file
             return None
@@ -202,6 +210,7 @@ class FitCache:
         refresh: bool = False,
         progress: Callable[[Sequence[Any]], None] | None = None,
         before_fit: Callable[[BayesCPP], None] | None = None,
+        groups: Iterable[str] | None = None,
     ) -> BayesCPP:
         """Load the stored fit of ``est`` on ``data``, or fit ``est`` and store it.
 
@@ -218,6 +227,9 @@ class FitCache:
         before_fit : callable, optional
             Called with ``est`` just before a fit starts (not on a hit), e.g.
             to announce a long step.
+        groups : iterable of str, optional
+            On a hit, the groups to read besides the posterior
+            (:meth:`BayesCPP.load`; None: every group). A fresh fit has them all.
 
         Returns
         -------
@@ -226,7 +238,7 @@ class FitCache:
         """
         self.last_reused, self.last_path = False, None
         if not refresh:
-            hit = self.load(est, data)
+            hit = self.load(est, data, groups=groups)
             if hit is not None:
                 self.last_reused = True
                 self.last_path = self.path(est, data)

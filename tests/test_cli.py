@@ -657,7 +657,9 @@ def test_question_commands_need_one_fit_source(saved_fit, capsys):
     assert "not both" in capsys.readouterr().err
 
 
-def test_dataset_source_fits_once_then_uses_the_cache(sim, monkeypatch, capsys, mock_sampling):
+def test_dataset_source_fits_once_then_uses_the_cache(
+    sim, monkeypatch, capsys, mock_sampling, tmp_path
+):
     import bayes_cpp.cli as cli
     from bayes_cpp import datasets
 
@@ -675,5 +677,8 @@ def test_dataset_source_fits_once_then_uses_the_cache(sim, monkeypatch, capsys, 
     assert "using the cached fit of hbmf on toy" in second.err
     assert "fitting" not in second.err
     assert json.loads(second.out) == json.loads(first.out)  # the same fit answers
+    # A question reads the cached fit's posterior only; the report needs every group.
+    assert main(["report", "--dataset", "toy", "--out", str(tmp_path / "r.md")]) == 0
+    assert "using the cached fit" in capsys.readouterr().err
     assert main([*args, "--no-cache"]) == 0
     assert "fitting hbmf on toy" in capsys.readouterr().err
