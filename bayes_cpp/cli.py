@@ -294,8 +294,9 @@ def _warn_unconverged(
 def _estimator(args: argparse.Namespace, *, complete: bool = False) -> Any:
     """The fit a question command works on: ``--fit FILE`` or the cached fit of ``--dataset``.
 
-    A file is read without its sampler and data groups (faster; questions need
-    only the posterior) unless ``complete``.
+    A fit file (or a cached fit) is read without its ``sample_stats``,
+    ``constant_data`` and ``observed_data`` groups (faster; questions need only
+    the posterior and the training data) unless ``complete``.
     """
     if bool(args.fit) == bool(args.dataset):
         raise BayesCPPError(

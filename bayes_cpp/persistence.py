@@ -109,7 +109,7 @@ class SavedFit:
 
 
 def _wanted_groups(groups: Iterable[str]) -> frozenset[str]:
-    """Validate a ``groups`` argument of :func:`load_fit`."""
+    """Validate a ``groups`` argument of :func:`load_fit` (the posterior is read anyway)."""
     if isinstance(groups, str):
         groups = (groups,)
     wanted = frozenset(str(g) for g in groups)
@@ -119,7 +119,7 @@ def _wanted_groups(groups: Iterable[str]) -> frozenset[str]:
             f"unknown group(s) {', '.join(map(repr, unknown))}; a saved fit holds "
             f"{', '.join(_GROUPS)}"
         )
-    return wanted | {"posterior"}
+    return wanted
 
 
 def _read_group(path: Path, group: str | None) -> xr.Dataset:
