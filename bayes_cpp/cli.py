@@ -1092,7 +1092,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["nutpie", "pymc", "numpyro", "advi", "fullrank_advi"],
         help="inference method",
     )
-    _add_sampler_arguments(p, {"draws": 1000, "tune": 500, "chains": 4})
+    _add_sampler_arguments(p, {"draws": 1000, "tune": 300, "chains": 4})
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument(
         "--out",

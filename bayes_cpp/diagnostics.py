@@ -10,8 +10,12 @@ bias regression coefficients, the noise, and the eigenvalues of
 :func:`align_loadings` rotates each draw onto a common reference (orthogonal
 Procrustes), after which r-hat on the aligned loadings is meaningful.
 
-All statistics come from ArviZ (arviz-stats); intervals use the explicit
-constants in :mod:`bayes_cpp.dims`, never ArviZ's global defaults.
+R-hat is arviz-stats' rank-normalized split r-hat and ESS its bulk and tail ESS,
+computed by :mod:`bayes_cpp._mcmcstats` (the same definitions, vectorized over
+quantities, held equal to arviz-stats' by a test: about 4x faster on a default
+fit). Tail ESS is pinned to the 5% and 95% quantiles rather than following
+ArviZ's global ``stats.ci_prob``. Summaries come from arviz-stats; intervals use
+the explicit constants in :mod:`bayes_cpp.dims`, never ArviZ's global defaults.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_cpp import dims
+from bayes_cpp._mcmcstats import rhat_ess
 from bayes_cpp.dims import LLM_SIDE, TASK_SIDE
 from bayes_cpp.exceptions import ConvergenceWarning
 
@@ -242,25 +247,24 @@ def diagnose(
                 stacklevel=2,
             )
         return report
-    import arviz_stats as azs  # here, not at the top: a forecast from a saved fit never needs it
-
     ds = identified_quantities(idata)
-    with warnings.catch_warnings():
-        # Constant quantities (e.g. a fixed chance level) give NaN r-hat with
-        # a numpy warning; NaN is handled below.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = azs.rhat(ds)
-        ess_b = azs.ess(ds, method="bulk")
-        ess_t = azs.ess(ds, method="tail")
     rows = {}
-    for name in ds.data_vars:
-        r = rhat[name].to_numpy()
+    names = list(ds.data_vars)
+    blocks = [_quantity_chain_draw(ds[name]) for name in names]
+    empty = np.empty(0)
+    rhat, ess_b, ess_t = rhat_ess(np.concatenate(blocks)) if blocks else (empty, empty, empty)
+    start = 0
+    for name, block in zip(names, blocks, strict=True):
+        stop = start + block.shape[0]
+        r = np.asarray(rhat[start:stop])
         rows[name] = {
+            # A constant quantity (e.g. a fixed chance level) has NaN r-hat: nothing to mix.
             "max_rhat": float(np.nanmax(r)) if np.isfinite(r).any() else 1.0,
-            "min_ess_bulk": float(np.nanmin(ess_b[name].to_numpy())),
-            "min_ess_tail": float(np.nanmin(ess_t[name].to_numpy())),
-            "size": int(np.size(r)),
+            "min_ess_bulk": _nanmin(ess_b[start:stop]),
+            "min_ess_tail": _nanmin(ess_t[start:stop]),
+            "size": int(block.shape[0]),
         }
+        start = stop
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "variable"
     n_div = 0
@@ -270,6 +274,8 @@ def diagnose(
         if "diverging" in stats_ds:
             n_div = int(stats_ds["diverging"].sum())
         if "energy" in stats_ds:
+            import arviz_stats as azs  # here: a forecast from a saved fit never needs it
+
             min_bfmi = float(azs.bfmi(idata)["energy"].min())
     ok = (
         bool((table["max_rhat"] <= rhat_max).all())
@@ -294,6 +300,18 @@ def diagnose(
             stacklevel=2,
         )
     return report
+
+
+def _quantity_chain_draw(da: xr.DataArray) -> np.ndarray:
+    """A variable's draws as ``(quantity, chain, draw)``."""
+    other = [d for d in da.dims if d not in ("chain", "draw")]
+    values = da.transpose(*other, "chain", "draw").to_numpy()
+    return values.reshape(-1, da.sizes["chain"], da.sizes["draw"])
+
+
+def _nanmin(values: np.ndarray) -> float:
+    values = np.asarray(values)
+    return float(np.nanmin(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _approximation_report(attrs: Any, thresholds: dict[str, float]) -> DiagnosticReport:

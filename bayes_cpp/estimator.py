@@ -137,7 +137,7 @@ class BayesCPP:
         replace_features: bool = False,
         sampler: Literal["nutpie", "pymc", "numpyro", "advi", "fullrank_advi"] = "nutpie",
         draws: int = 1000,
-        tune: int = 500,
+        tune: int = 300,
         chains: int = 4,
         cores: int = 2,
         target_accept: float = 0.9,

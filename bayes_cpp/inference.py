@@ -93,7 +93,7 @@ class SamplerConfig:
 
     sampler: Sampler = "nutpie"
     draws: int = 1000
-    tune: int = 500
+    tune: int = 300
     chains: int = 4
     cores: int = 2
     target_accept: float = 0.9

@@ -90,7 +90,16 @@ def test_no_module_touches_private_members_of_the_estimator():
 
 #: Layers from low to high; a module may import only from its own layer or below.
 LAYERS = [
-    {"dims", "exceptions", "_version", "_validation", "seeds", "equations", "progress"},
+    {
+        "dims",
+        "exceptions",
+        "_version",
+        "_validation",
+        "seeds",
+        "equations",
+        "progress",
+        "_mcmcstats",
+    },
     {"_tables", "spec"},
     {"data", "features", "readers", "datasets", "simulation", "newcomers"},
     {"inputs", "kernel"},
